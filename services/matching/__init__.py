@@ -1,0 +1,1 @@
+"""Search and matching for the marketplace: a library that never imports services.marketplace."""
