@@ -1,0 +1,1 @@
+"""Shared building blocks: errors, money, time, pagination, validators, idempotency."""

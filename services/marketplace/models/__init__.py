@@ -1,0 +1,30 @@
+"""All ORM models, in one package so that domains can reference each other without import cycles."""
+
+from services.marketplace.models.audit import AuditEvent
+from services.marketplace.models.base import Base
+from services.marketplace.models.identity import (
+    ApiKey,
+    Organisation,
+    OrganisationKind,
+    RefreshToken,
+    Role,
+    User,
+    VerificationStatus,
+)
+from services.marketplace.models.platform import IdempotencyRecord, OutboxEvent, OutboxHandlerRun, RateLimitCounter
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "IdempotencyRecord",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxEvent",
+    "OutboxHandlerRun",
+    "RateLimitCounter",
+    "RefreshToken",
+    "Role",
+    "User",
+    "VerificationStatus",
+]

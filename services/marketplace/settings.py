@@ -1,0 +1,66 @@
+"""Runtime configuration, read from the environment with the prefix ``TECHMARKET_``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TECHMARKET_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg:// URL; when unset the embedded PostgreSQL is started.",
+    )
+    data_dir: Path = Path(".techmarket")
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "techmarket"
+    jwt_audience: str = "techmarket-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    login_rate_limit_per_account: int = 10
+    login_rate_limit_per_address: int = 30
+    login_rate_limit_window_seconds: int = 300
+
+    meili_url: str | None = None
+    meili_api_key: SecretStr | None = None
+
+    run_worker_in_process: bool = True
+    outbox_max_attempts: int = 8
+    outbox_poll_interval_seconds: float = 1.0
+    outbox_backoff_base_seconds: float = 2.0
+
+    max_page_size: int = 100
+    default_page_size: int = 20
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == DEVELOPMENT_SECRET or len(secret) < 32:
+            raise ValueError("TECHMARKET_SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.database_url:
+            raise ValueError("TECHMARKET_DATABASE_URL is required in production (no embedded database)")
+        if self.meili_url and not self.meili_api_key:
+            raise ValueError("TECHMARKET_MEILI_API_KEY is required when TECHMARKET_MEILI_URL is set")
+        return self
+
+    @cached_property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
