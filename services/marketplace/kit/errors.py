@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -41,7 +41,7 @@ class ProblemDocument(BaseModel):
     errors: list[FieldError] | None = None
 
 
-class Problem(Exception):  # noqa: N818 - a problem is what the client receives
+class Problem(Exception):
     """Base of every error the API reports on purpose."""
 
     status: ClassVar[int] = 400
@@ -227,6 +227,15 @@ async def _handle_database_unavailable(request: Request, exc: Exception) -> JSON
     return problem_response(request, ServiceUnavailable("数据库暂时不可用，请稍后重试"))
 
 
+async def _handle_integrity(request: Request, exc: Exception) -> JSONResponse:
+    """A unique or foreign-key race the service's own checks could not see coming is a conflict, not a crash."""
+    assert isinstance(exc, IntegrityError)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in ("23505", "23503"):
+        return problem_response(request, Conflict("与已有数据冲突，请刷新后重试"))
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(request, InternalError("请求处理失败，已记录错误编号"))
@@ -238,17 +247,29 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(OperationalError, _handle_database_unavailable)
     app.add_exception_handler(OSError, _handle_database_unavailable)
+    app.add_exception_handler(IntegrityError, _handle_integrity)
     app.add_exception_handler(DBAPIError, _handle_unexpected)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDocument, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": cls.title}
-    for status, cls in {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 422: ValidationProblem,
-                        429: TooManyRequests}.items()
+_DOCUMENTED_PROBLEMS: dict[int, type[Problem]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: ValidationProblem,
+    429: TooManyRequests,
+    503: ServiceUnavailable,
 }
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given problem statuses."""
-    return {status: PROBLEM_RESPONSES[status] for status in statuses}
+    return {
+        status: {
+            "model": ProblemDocument,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": _DOCUMENTED_PROBLEMS[status].title,
+        }
+        for status in statuses
+    }

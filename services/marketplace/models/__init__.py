@@ -11,7 +11,12 @@ from services.marketplace.models.identity import (
     User,
     VerificationStatus,
 )
-from services.marketplace.models.platform import IdempotencyRecord, OutboxEvent, OutboxHandlerRun, RateLimitCounter
+from services.marketplace.models.platform import (
+    IdempotencyRecord,
+    OutboxEvent,
+    OutboxHandlerRun,
+    RateLimitCounter,
+)
 
 __all__ = [
     "ApiKey",

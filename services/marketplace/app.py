@@ -1,0 +1,91 @@
+"""The application factory: ``create_app(settings)``; the lifespan owns the engine and the clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from services.marketplace import db
+from services.marketplace.audit.endpoints import router as audit_router
+from services.marketplace.embedded import start_embedded_postgres
+from services.marketplace.health.endpoints import router as health_router
+from services.marketplace.identity.endpoints import routers as identity_routers
+from services.marketplace.kit.errors import install_problem_handlers
+from services.marketplace.kit.idempotency import IdempotentReplay, render_replay
+from services.marketplace.kit.limits import BodyLimitMiddleware
+from services.marketplace.kit.ratelimit import RateLimiter
+from services.marketplace.observability import Metrics, RequestContextMiddleware, configure_logging
+from services.marketplace.outbox.endpoints import router as outbox_router
+from services.marketplace.settings import Settings
+from services.marketplace.worker import run_worker
+
+API_TITLE = "安徽科技大市场 API"
+API_DESCRIPTION = (
+    "Backend of the Anhui Science & Technology Market (安徽科技大市场): organisations, listings, "
+    "揭榜挂帅 challenges, technology contracts, settlement and statistics. Errors are RFC 9457 "
+    "`application/problem+json`; money is integer fen."
+)
+
+
+def operation_id(route: APIRoute) -> str:
+    """Clean operation ids (``tag-route_name``) for generated clients."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+async def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = db.create_engine(settings, await resolve_database_url(settings))
+    app.state.engine = engine
+    app.state.sessionmaker = db.create_sessionmaker(engine)
+    app.state.rate_limiter = RateLimiter(engine)
+    app.state.http_client = httpx.AsyncClient()
+    stop = asyncio.Event()
+    worker = (
+        asyncio.create_task(run_worker(settings, engine, app.state.sessionmaker, stop))
+        if settings.run_worker_in_process
+        else None
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await app.state.http_client.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    app = FastAPI(
+        title=API_TITLE,
+        description=API_DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_problem_handlers(app)
+    app.add_exception_handler(IdempotentReplay, render_replay)
+    for router in [health_router, *identity_routers, audit_router, outbox_router]:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,263 @@
+"""``techmarket``: serve, worker, migrate, seed, openapi export, users create-admin, outbox tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from services.marketplace import db
+from services.marketplace.app import create_app
+from services.marketplace.audit.service import record_audit
+from services.marketplace.embedded import start_embedded_postgres
+from services.marketplace.identity.security import hash_password
+from services.marketplace.kit.regions import RegionError, validate_region_code
+from services.marketplace.kit.uscc import USCCError, validate_uscc
+from services.marketplace.migrate import PROJECT_ROOT, upgrade_to_head
+from services.marketplace.models import Organisation, OutboxEvent, Role, User, VerificationStatus
+from services.marketplace.models.identity import OrganisationKind
+from services.marketplace.outbox.repository import dead_letters_statement, replay_dead_letters
+from services.marketplace.seed import DemoAccount, seed_demo_data
+from services.marketplace.settings import Settings
+from services.marketplace.worker import run_worker
+
+app = typer.Typer(help="安徽科技大市场 backend (techmarket).", no_args_is_help=True)
+openapi_app = typer.Typer(help="The OpenAPI document.", no_args_is_help=True)
+users_app = typer.Typer(help="User administration.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Outbox dead letters.", no_args_is_help=True)
+app.add_typer(openapi_app, name="openapi")
+app.add_typer(users_app, name="users")
+app.add_typer(outbox_app, name="outbox")
+
+OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+
+
+def _settings_with_database() -> Settings:
+    """Settings whose database URL is set, starting the embedded PostgreSQL when none is configured."""
+    settings = Settings()
+    if settings.database_url:
+        return settings
+    url = start_embedded_postgres(settings.data_dir)
+    return settings.model_copy(update={"database_url": url})
+
+
+def _print_accounts(accounts: list[DemoAccount]) -> None:
+    typer.echo("\nDemo accounts (password for all: %s):" % (accounts[0].password if accounts else "-"))
+    for account in accounts:
+        typer.echo(f"  {account.email:<28} {','.join(account.roles):<22} {account.organisation}")
+    typer.echo("")
+
+
+async def _seed(settings: Settings) -> list[DemoAccount]:
+    assert settings.database_url
+    engine = db.create_engine(settings, settings.database_url)
+    try:
+        async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+            return await seed_demo_data(session)
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Migrate and seed demo data before serving (not in production).")] = False,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (with the outbox worker in-process unless disabled)."""
+    import uvicorn
+
+    settings = _settings_with_database()
+    if demo:
+        if settings.environment == "production":
+            raise typer.BadParameter("--demo is refused in production", param_hint="--demo")
+        assert settings.database_url
+        upgrade_to_head(settings.database_url)
+        _print_accounts(asyncio.run(_seed(settings)))
+        typer.echo(f"API: http://{host}:{port}/v1   interactive docs: http://{host}:{port}/docs\n")
+    if workers > 1:
+        raise typer.BadParameter("run several `techmarket serve` processes behind a load balancer instead")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox relay and timers until SIGTERM/SIGINT."""
+    settings = _settings_with_database()
+
+    async def main() -> None:
+        assert settings.database_url
+        engine = db.create_engine(settings, settings.database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await run_worker(settings, engine, db.create_sessionmaker(engine), stop)
+        finally:
+            await engine.dispose()
+
+    from services.marketplace.observability import configure_logging
+
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every Alembic migration (``alembic upgrade head``)."""
+    settings = _settings_with_database()
+    assert settings.database_url
+    upgrade_to_head(settings.database_url)
+    typer.echo("database is at the latest revision")
+
+
+@app.command()
+def seed() -> None:
+    """Insert the demo organisations and accounts (idempotent; refused in production)."""
+    settings = _settings_with_database()
+    if settings.environment == "production":
+        raise typer.BadParameter("demo data is refused in production")
+    _print_accounts(asyncio.run(_seed(settings)))
+
+
+@openapi_app.command("export")
+def openapi_export(
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = OPENAPI_PATH,
+) -> None:
+    """Write the OpenAPI document the app serves to ``openapi/openapi.json``."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi() + "\n", encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+def render_openapi() -> str:
+    document = create_app(Settings(database_url="postgresql+asyncpg://unused@/unused")).openapi()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+@users_app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True)],
+    display_name: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    organisation_name: Annotated[
+        str, typer.Option(help="Platform organisation, created if missing.")
+    ] = "安徽科技大市场运营中心",
+    organisation_uscc: Annotated[str | None, typer.Option(help="USCC of the platform organisation.")] = None,
+    region_code: Annotated[str, typer.Option(help="Region of the platform organisation.")] = "340104",
+) -> None:
+    """Create a platform administrator (and the platform organisation on first use)."""
+    if len(password) < 10:
+        raise typer.BadParameter("at least 10 characters", param_hint="--password")
+    settings = _settings_with_database()
+
+    async def main() -> None:
+        assert settings.database_url
+        engine = db.create_engine(settings, settings.database_url)
+        try:
+            async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+                platform = await session.scalar(
+                    select(Organisation).where(Organisation.kind == OrganisationKind.platform.value)
+                )
+                if platform is None:
+                    if organisation_uscc is None:
+                        raise typer.BadParameter(
+                            "required when no platform organisation exists yet",
+                            param_hint="--organisation-uscc",
+                        )
+                    try:
+                        uscc, region = validate_uscc(organisation_uscc), validate_region_code(region_code)
+                    except (USCCError, RegionError) as exc:
+                        raise typer.BadParameter(exc.message) from exc
+                    platform = Organisation(
+                        kind=OrganisationKind.platform.value,
+                        name=organisation_name,
+                        uscc=uscc,
+                        region_code=region,
+                        verification_status=VerificationStatus.verified.value,
+                    )
+                    session.add(platform)
+                    await session.flush()
+                user = User(
+                    organisation_id=platform.id,
+                    email=email,
+                    display_name=display_name,
+                    password_hash=hash_password(password),
+                    roles=[Role.platform_admin.value],
+                )
+                session.add(user)
+                await session.flush()
+                await record_audit(
+                    session,
+                    actor=None,
+                    action="user.created_by_cli",
+                    object_type="user",
+                    object_id=user.id,
+                    organisation_id=platform.id,
+                    after={"email": email, "roles": user.roles},
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    typer.echo(f"platform administrator {email} created")
+
+
+@outbox_app.command("dead-letters")
+def list_dead_letters() -> None:
+    """List events that exhausted their retries."""
+    settings = _settings_with_database()
+
+    async def main() -> list[OutboxEvent]:
+        assert settings.database_url
+        engine = db.create_engine(settings, settings.database_url)
+        try:
+            async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+                return list(await session.scalars(dead_letters_statement().order_by(OutboxEvent.id)))
+        finally:
+            await engine.dispose()
+
+    events = asyncio.run(main())
+    for event in events:
+        first_error = (event.last_error or "").splitlines()[:1]
+        typer.echo(
+            f"{event.id}\t{event.topic}\t{event.aggregate_type}:{event.aggregate_id}\t"
+            f"attempts={event.attempts}\t{first_error[0] if first_error else ''}"
+        )
+    typer.echo(f"{len(events)} dead letter(s)")
+
+
+@outbox_app.command("replay")
+def replay(
+    event_ids: Annotated[list[int] | None, typer.Argument(help="Event ids; all dead letters when omitted.")] = None,
+) -> None:
+    """Return dead letters to the queue; handlers that already succeeded are not run again."""
+    settings = _settings_with_database()
+
+    async def main() -> list[int]:
+        assert settings.database_url
+        engine = db.create_engine(settings, settings.database_url)
+        try:
+            async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+                replayed = await replay_dead_letters(session, event_ids or None)
+                for event_id in replayed:
+                    await record_audit(
+                        session,
+                        actor=None,
+                        action="outbox.replayed_by_cli",
+                        object_type="outbox_event",
+                        object_id=str(event_id),
+                        organisation_id=None,
+                    )
+                return replayed
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"replayed {len(asyncio.run(main()))} event(s)")
