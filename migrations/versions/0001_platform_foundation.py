@@ -154,7 +154,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
-            "roles <@ ARRAY['org_admin', 'member', 'broker', 'expert', 'official', 'registrar', 'platform_admin']::varchar[]",
+            "roles <@ ARRAY['org_admin', 'member', 'broker', 'expert', 'official', 'registrar', "
+            "'platform_admin']::varchar[]",
             name=op.f("ck_users_roles"),
         ),
         sa.ForeignKeyConstraint(

@@ -20,7 +20,7 @@ from services.marketplace.kit.errors import install_problem_handlers
 from services.marketplace.kit.idempotency import IdempotentReplay, render_replay
 from services.marketplace.kit.limits import BodyLimitMiddleware
 from services.marketplace.kit.ratelimit import RateLimiter
-from services.marketplace.observability import Metrics, RequestContextMiddleware, configure_logging
+from services.marketplace.observability import Metrics, RequestContextMiddleware
 from services.marketplace.outbox.endpoints import router as outbox_router
 from services.marketplace.settings import Settings
 from services.marketplace.worker import run_worker
@@ -75,7 +75,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(settings.log_level, json_logs=settings.log_json)
     app = FastAPI(
         title=API_TITLE,
         description=API_DESCRIPTION,

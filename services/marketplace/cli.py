@@ -21,6 +21,7 @@ from services.marketplace.kit.uscc import USCCError, validate_uscc
 from services.marketplace.migrate import PROJECT_ROOT, upgrade_to_head
 from services.marketplace.models import Organisation, OutboxEvent, Role, User, VerificationStatus
 from services.marketplace.models.identity import OrganisationKind
+from services.marketplace.observability import configure_logging
 from services.marketplace.outbox.repository import dead_letters_statement, replay_dead_letters
 from services.marketplace.seed import DemoAccount, seed_demo_data
 from services.marketplace.settings import Settings
@@ -74,6 +75,7 @@ def serve(
     import uvicorn
 
     settings = _settings_with_database()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
     if demo:
         if settings.environment == "production":
             raise typer.BadParameter("--demo is refused in production", param_hint="--demo")
@@ -102,8 +104,6 @@ def worker() -> None:
             await run_worker(settings, engine, db.create_sessionmaker(engine), stop)
         finally:
             await engine.dispose()
-
-    from services.marketplace.observability import configure_logging
 
     configure_logging(settings.log_level, json_logs=settings.log_json)
     asyncio.run(main())
