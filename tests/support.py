@@ -41,7 +41,8 @@ class Actor:
 
 @dataclass
 class Actors:
-    """platform admin; verified university A and enterprise B (admin + member each); unverified firm C."""
+    """platform admin; verified university A and enterprise B (admin + member each); unverified firm C;
+    a government body with an official; verified firm D (admin); a transfer agency with a broker."""
 
     app: FastAPI
     client: httpx.AsyncClient
@@ -62,6 +63,8 @@ class Actors:
             "c", OrganisationKind.enterprise, {"c_admin": [Role.org_admin]}, status=VerificationStatus.registered
         )
         await cast.add_organisation("gov", OrganisationKind.government, {"official": [Role.official]})
+        await cast.add_organisation("d", OrganisationKind.enterprise, {"d_admin": [Role.org_admin]})
+        await cast.add_organisation("agency", OrganisationKind.transfer_agency, {"broker": [Role.broker, Role.member]})
         return cast
 
     def __getitem__(self, name: str) -> Actor:
@@ -101,3 +104,47 @@ class Actors:
                 self.by_name[name] = Actor(user.id, organisation.id, user.email, user.roles, token)
         self.organisations[key] = organisation.id
         return organisation.id
+
+
+def achievement_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "title": "高比能固态锂电池电解质制备技术",
+        "summary": "一种硫化物固态电解质的低成本制备方法，室温离子电导率高。",
+        "description": "采用液相法合成硫化物电解质，离子电导率达到 5 mS/cm，已完成百公斤级中试。",
+        "field_code": "new_energy",
+        "industry_code": "new_energy_vehicles",
+        "keywords": ["固态电池", "电解质", "锂电"],
+        "trl": 6,
+        "ip_items": [{"type": "invention_patent", "number": "ZL201811564288.X", "status": "granted"}],
+        "transfer_modes": ["license", "transfer"],
+        "price_mode": "fixed",
+        "price_fen": 50_000_000_00,
+        "team": [{"name": "李教授", "title": "教授", "role": "负责人"}],
+        "region_code": "340104",
+        "valid_until": "2030-12-31T16:00:00Z",
+        "contact": {"name": "王老师", "phone": "0551-63600000", "email": "tt@univ.example.cn"},
+    }
+    body.update(overrides)
+    return body
+
+
+def demand_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "title": "新能源汽车电池包热失控预警技术需求",
+        "problem": "现有电池包热失控预警滞后，需要提前 5 分钟以上预警。",
+        "technical_indicators": "预警提前量 ≥ 5 min；误报率 ≤ 0.1%；成本增加 ≤ 200 元/包",
+        "existing_conditions": "具备电池包测试台架",
+        "budget_min_fen": 50_000_000,
+        "budget_max_fen": 200_000_000,
+        "cooperation_modes": ["co_development", "license"],
+        "field_code": "new_energy",
+        "industry_code": "new_energy_vehicles",
+        "keywords": ["热失控", "电池包"],
+        "min_trl": 5,
+        "region_code": "340111",
+        "deadline": "2030-06-30T16:00:00Z",
+        "confidentiality": "public",
+        "contact": {"name": "赵经理", "phone": "13800000000"},
+    }
+    body.update(overrides)
+    return body

@@ -20,6 +20,7 @@ from services.marketplace.kit.errors import install_problem_handlers
 from services.marketplace.kit.idempotency import IdempotentReplay, render_replay
 from services.marketplace.kit.limits import BodyLimitMiddleware
 from services.marketplace.kit.ratelimit import RateLimiter
+from services.marketplace.listings.endpoints import routers as listing_routers
 from services.marketplace.observability import Metrics, RequestContextMiddleware
 from services.marketplace.outbox.endpoints import router as outbox_router
 from services.marketplace.settings import Settings
@@ -33,7 +34,7 @@ API_DESCRIPTION = (
 )
 
 
-ROUTERS: list[APIRouter] = [health_router, *identity_routers, audit_router, outbox_router]
+ROUTERS: list[APIRouter] = [health_router, *identity_routers, *listing_routers, audit_router, outbox_router]
 
 
 def operation_id(route: APIRoute) -> str:

@@ -93,14 +93,18 @@ async def paginate(
     statement: Select[Row],
     page: PageRequest,
     keys: Sequence[InstrumentedAttribute[Any]],
+    *,
+    descending: bool = True,
 ) -> tuple[list[Row], str | None]:
-    """Newest first by ``keys`` (all descending, the last one unique); returns rows and the next cursor."""
+    """Ordered by ``keys`` (all one direction, the last one unique, none nullable); rows and the next cursor."""
     if page.cursor is not None:
         after = decode_cursor(page.cursor, len(keys))
         if not all(_matches_column(value, key) for value, key in zip(after, keys, strict=True)):
             raise ValidationProblem.for_field(["query", "cursor"], "分页游标与此列表不匹配", "cursor_invalid")
-        statement = statement.where(tuple_(*keys) < tuple_(*after))
-    statement = statement.order_by(*(key.desc() for key in keys)).limit(page.limit + 1)
+        position = tuple_(*keys) < tuple_(*after) if descending else tuple_(*keys) > tuple_(*after)
+        statement = statement.where(position)
+    ordering = [key.desc() if descending else key.asc() for key in keys]
+    statement = statement.order_by(*ordering).limit(page.limit + 1)
     rows = list((await session.scalars(statement)).all())
     if len(rows) <= page.limit:
         return rows, None

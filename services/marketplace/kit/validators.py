@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, Strict, StringConstraints
 
 from services.marketplace.kit.regions import RegionError, validate_region_code
+from services.marketplace.kit.taxonomy import validate_field, validate_industry
+from services.marketplace.kit.timeutil import utcnow
 from services.marketplace.kit.uscc import USCCError, validate_uscc
+
+# A single amount of money: integer fen, never a float, at most 10^15 fen (10 trillion yuan).
+MAX_FEN = 10**15
 
 
 def _uscc(value: str) -> str:
@@ -24,6 +30,21 @@ def _region(value: str) -> str:
         raise ValueError(exc.message) from exc
 
 
+def _in_the_future(value: datetime) -> datetime:
+    if value <= utcnow():
+        raise ValueError("时间必须晚于当前时间")
+    return value
+
+
 USCC = Annotated[str, StringConstraints(min_length=1, max_length=32), AfterValidator(_uscc)]
 RegionCode = Annotated[str, StringConstraints(min_length=1, max_length=6), AfterValidator(_region)]
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Fen = Annotated[int, Strict(), Field(ge=0, le=MAX_FEN, description="金额（分，整数）")]
+FutureDatetime = Annotated[AwareDatetime, AfterValidator(_in_the_future)]
+FieldCode = Annotated[str, StringConstraints(max_length=40), AfterValidator(validate_field)]
+IndustryCode = Annotated[str, StringConstraints(max_length=40), AfterValidator(validate_industry)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Trl = Annotated[int, Strict(), Field(ge=1, le=9, description="技术成熟度（GB/T 22900-2022，1–9）")]

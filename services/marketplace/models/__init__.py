@@ -11,6 +11,16 @@ from services.marketplace.models.identity import (
     User,
     VerificationStatus,
 )
+from services.marketplace.models.listings import (
+    Achievement,
+    ContactRequest,
+    Demand,
+    ImportJob,
+    ListingContact,
+    ListingKind,
+    ListingRevision,
+    ListingStatus,
+)
 from services.marketplace.models.platform import (
     IdempotencyRecord,
     OutboxEvent,
@@ -19,10 +29,18 @@ from services.marketplace.models.platform import (
 )
 
 __all__ = [
+    "Achievement",
     "ApiKey",
     "AuditEvent",
     "Base",
+    "ContactRequest",
+    "Demand",
     "IdempotencyRecord",
+    "ImportJob",
+    "ListingContact",
+    "ListingKind",
+    "ListingRevision",
+    "ListingStatus",
     "Organisation",
     "OrganisationKind",
     "OutboxEvent",
