@@ -312,7 +312,10 @@ QueryTrl = Annotated[int, Field(ge=1, le=9)]
 RegionPrefix = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2})?)?$")]
 
 
-class _ListingQuery(InputModel):
+class _ListingQuery(BaseModel):
+    # Pagination parameters share the query string, so unknown parameters are ignored rather than refused.
+    model_config = ConfigDict(extra="ignore")
+
     field_code: FieldCode | None = None
     industry_code: IndustryCode | None = None
     region: RegionPrefix | None = Field(default=None, description="区划代码前缀：34 安徽，3401 合肥，340104 蜀山区")

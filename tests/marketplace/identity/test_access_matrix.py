@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from services.marketplace.app import ROUTERS
-from tests.support import Actors
+from tests.support import Actors, achievement_body, demand_body
 
 # Object ids owned by organisation C (unverified, so nothing of it is public) for each path parameter.
-PRIVATE_OBJECTS = {"organisation_id", "user_id", "api_key_id", "event_id"}
+PRIVATE_OBJECTS = {"organisation_id", "user_id", "api_key_id", "event_id", "listing_id", "request_id"}
 BODIES: dict[str, dict[str, object]] = {
     "update_organisation": {"name": "改名"},
     "reject_organisation": {"reason": "越权测试"},
@@ -28,6 +28,12 @@ BODIES: dict[str, dict[str, object]] = {
         "roles": ["member"],
     },
     "set_user_roles": {"roles": ["org_admin"]},
+    "update_achievement": {"title": "越权修改"},
+    "update_demand": {"title": "越权修改"},
+    "return_listing": {"comment": "越权"},
+    "return_revision": {"comment": "越权"},
+    "set_contact": {"name": "越权", "phone": "13800000000"},
+    "request_contact": {"message": "越权"},
 }
 
 
@@ -37,11 +43,26 @@ async def _private_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, s
         "/v1/api-keys", json={"name": "私有", "scopes": ["read"], "roles": ["org_admin"]}, headers=owner.headers
     )
     assert key.status_code == 201
+    d_admin = actors["d_admin"].headers
+    achievement = await client.post("/v1/achievements", json=achievement_body(), headers=d_admin)
+    demand = await client.post("/v1/demands", json=demand_body(confidentiality="brokers"), headers=d_admin)
+    published = await client.post("/v1/demands", json=demand_body(), headers=d_admin)
+    await client.post(f"/v1/demands/{published.json()['id']}/submit", headers=d_admin)
+    await client.post(f"/v1/demands/{published.json()['id']}/approve", headers=actors["platform_admin"].headers)
+    request = await client.post(
+        f"/v1/demands/{published.json()['id']}/contact-requests",
+        json={"message": "合作"},
+        headers=actors["a_admin"].headers,
+    )
+    assert request.status_code == 201, request.text
     return {
         "organisation_id": str(actors.organisations["c"]),
         "user_id": str(owner.user_id),
         "api_key_id": key.json()["id"],
         "event_id": "1",
+        "/v1/achievements/listing_id": achievement.json()["id"],
+        "/v1/demands/listing_id": demand.json()["id"],
+        "request_id": request.json()["id"],
     }
 
 
@@ -55,12 +76,13 @@ async def test_every_route_taking_an_id_hides_or_refuses_another_organisations_o
 ) -> None:
     ids = await _private_ids(client, actors)
     routes = _routes_with_ids()
-    assert len(routes) >= 10
+    assert len(routes) >= 30
     intruders = [actors["b_admin"], actors["b_member"], actors["official"]]
     for route in routes:
         path = route.path
         for name in re.findall(r"{(\w+)}", path):
-            path = path.replace("{" + name + "}", ids[name])
+            value = ids.get(name) or ids["/".join(path.split("/")[:3]) + "/" + name]
+            path = path.replace("{" + name + "}", value)
         for method in route.methods:
             for intruder in intruders:
                 response = await client.request(method, path, json=BODIES.get(route.name), headers=intruder.headers)
@@ -74,6 +96,10 @@ async def test_the_owner_still_reads_the_same_objects(client: httpx.AsyncClient,
     assert (await client.get(f"/v1/users/{ids['user_id']}", headers=owner)).status_code == 200
     keys = (await client.get("/v1/api-keys", headers=owner)).json()["items"]
     assert [item["id"] for item in keys] == [ids["api_key_id"]]
+    d_admin = actors["d_admin"].headers
+    for prefix in ("/v1/achievements", "/v1/demands"):
+        listing = await client.get(f"{prefix}/{ids[prefix + '/listing_id']}", headers=d_admin)
+        assert listing.status_code == 200
 
 
 async def test_lists_never_include_another_organisations_private_rows(
