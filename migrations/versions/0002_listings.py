@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 12:38:53.975263+00:00
+Create Date: 2026-11-27 12:43:17.879594+00:00
 """
 
 from collections.abc import Sequence
@@ -230,6 +230,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), server_default="queued", nullable=False),
         sa.Column("total_rows", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("imported_rows", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("failed_rows", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column(
             "errors", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"), nullable=False
         ),

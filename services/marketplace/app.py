@@ -59,7 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http_client = httpx.AsyncClient()
     stop = asyncio.Event()
     worker = (
-        asyncio.create_task(run_worker(settings, engine, app.state.sessionmaker, stop))
+        asyncio.create_task(run_worker(settings, app.state.sessionmaker, stop))
         if settings.run_worker_in_process
         else None
     )
@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(IdempotentReplay, render_replay)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

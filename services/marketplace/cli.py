@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.marketplace import db
 from services.marketplace.app import create_app
@@ -18,8 +20,10 @@ from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.identity.security import hash_password
 from services.marketplace.kit.regions import RegionError, validate_region_code
 from services.marketplace.kit.uscc import USCCError, validate_uscc
+from services.marketplace.listings import imports as listing_imports
+from services.marketplace.listings.specs import ACHIEVEMENTS
 from services.marketplace.migrate import PROJECT_ROOT, upgrade_to_head
-from services.marketplace.models import Organisation, OutboxEvent, Role, User, VerificationStatus
+from services.marketplace.models import ImportJob, Organisation, OutboxEvent, Role, User, VerificationStatus
 from services.marketplace.models.identity import OrganisationKind
 from services.marketplace.observability import configure_logging
 from services.marketplace.outbox.repository import dead_letters_statement, replay_dead_letters
@@ -31,9 +35,11 @@ app = typer.Typer(help="安徽科技大市场 backend (techmarket).", no_args_is
 openapi_app = typer.Typer(help="The OpenAPI document.", no_args_is_help=True)
 users_app = typer.Typer(help="User administration.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outbox dead letters.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 app.add_typer(openapi_app, name="openapi")
 app.add_typer(users_app, name="users")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(import_app, name="import")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 
@@ -101,7 +107,7 @@ def worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await run_worker(settings, engine, db.create_sessionmaker(engine), stop)
+            await run_worker(settings, db.create_sessionmaker(engine), stop)
         finally:
             await engine.dispose()
 
@@ -261,3 +267,59 @@ def replay(
             await engine.dispose()
 
     typer.echo(f"replayed {len(asyncio.run(main()))} event(s)")
+
+
+@import_app.command("achievements")
+def import_achievements(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help=".xlsx or .csv")],
+    org: Annotated[str, typer.Option("--org", help="Organisation id or USCC that owns the imported drafts.")],
+    all_or_nothing: Annotated[bool, typer.Option(help="Import nothing when any row has an error.")] = False,
+) -> None:
+    """Import achievements as drafts of an organisation, printing row-level errors."""
+    settings = _settings_with_database()
+    try:
+        parsed = listing_imports.parse_file(file.name, file.read_bytes())
+    except listing_imports.ImportFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from exc
+
+    async def main() -> ImportJob:
+        assert settings.database_url
+        engine = db.create_engine(settings, settings.database_url)
+        try:
+            async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+                organisation = await _organisation_by_id_or_uscc(session, org)
+                if organisation.kind not in ACHIEVEMENTS.author_kinds:
+                    raise typer.BadParameter(
+                        "this kind of organisation cannot publish achievements", param_hint="--org"
+                    )
+                job = ImportJob(
+                    organisation_id=organisation.id,
+                    listing_kind="achievement",
+                    filename=file.name,
+                    all_or_nothing=all_or_nothing,
+                    status="running",
+                )
+                session.add(job)
+                await session.flush()
+                with typer.progressbar(length=len(parsed.rows), label="importing") as bar:
+                    return await listing_imports.import_parsed(session, job, parsed, progress=bar.update)
+        finally:
+            await engine.dispose()
+
+    job = asyncio.run(main())
+    for error in job.errors:
+        typer.echo(f"row {error['row']}\t{error['column']}\t{error['message']}", err=True)
+    typer.echo(f"{job.imported_rows} of {job.total_rows} rows imported, {job.failed_rows} rows with errors")
+    if job.failed_rows and job.all_or_nothing:
+        raise typer.Exit(code=1)
+
+
+async def _organisation_by_id_or_uscc(session: AsyncSession, value: str) -> Organisation:
+    try:
+        condition = Organisation.id == uuid.UUID(value)
+    except ValueError:
+        condition = Organisation.uscc == value.strip().upper()
+    organisation = await session.scalar(select(Organisation).where(condition))
+    if organisation is None:
+        raise typer.BadParameter(f"no organisation {value}", param_hint="--org")
+    return organisation

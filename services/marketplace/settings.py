@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     outbox_backoff_base_seconds: float = 2.0
 
     max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -1,10 +1,12 @@
-"""``techmarket worker``: the outbox relay and periodic housekeeping, in its own process or inside ``serve``."""
+"""``techmarket worker``: the outbox relay and the timers, in its own process or inside ``serve``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -13,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.marketplace.db import unit_of_work
 from services.marketplace.kit.ratelimit import RateLimiter
 from services.marketplace.kit.timeutil import utcnow
+from services.marketplace.listings import imports as listing_imports
+from services.marketplace.listings import tasks as listing_tasks
 from services.marketplace.models import IdempotencyRecord
 from services.marketplace.outbox.relay import HandlerRegistry, OutboxRelay
 from services.marketplace.settings import Settings
@@ -21,7 +25,35 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 RATE_LIMIT_RETENTION = timedelta(days=1)
-HOUSEKEEPING_INTERVAL_SECONDS = 300.0
+
+Job = Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str
+    interval_seconds: float
+    job: Job
+
+
+async def purge_expired_records(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    now = utcnow()
+    async with unit_of_work(sessionmaker) as session:
+        result = await session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_RETENTION)
+        )
+        engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    purged = await RateLimiter(engine).purge_expired(now - RATE_LIMIT_RETENTION)
+    return int(result.rowcount or 0) + purged  # type: ignore[attr-defined]
+
+
+TIMERS = (
+    Timer("purge_expired_records", 300.0, purge_expired_records),
+    Timer("close_expired_listings", 60.0, listing_tasks.close_expired_listings),
+    Timer("remind_reverification", 3600.0, listing_tasks.remind_reverification),
+    Timer("run_import_jobs", 2.0, listing_imports.run_queued_import_jobs),
+)
 
 
 def build_handler_registry() -> HandlerRegistry:
@@ -29,30 +61,20 @@ def build_handler_registry() -> HandlerRegistry:
     return HandlerRegistry()
 
 
-async def purge_expired_records(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    now = utcnow()
-    async with unit_of_work(sessionmaker) as session:
-        await session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_RETENTION)
-        )
-    await RateLimiter(engine).purge_expired(now - RATE_LIMIT_RETENTION)
-
-
-async def _housekeeping(
-    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event
-) -> None:
+async def _run_timer(timer: Timer, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await purge_expired_records(engine, sessionmaker)
+            done = await timer.job(sessionmaker)
+            if done:
+                logger.info("timer finished work", extra={"timer": timer.name, "items": done})
         except Exception:
-            logger.exception("housekeeping failed; retrying at the next interval")
+            logger.exception("timer failed; retrying at the next interval", extra={"timer": timer.name})
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=HOUSEKEEPING_INTERVAL_SECONDS)
+            await asyncio.wait_for(stop.wait(), timeout=timer.interval_seconds)
 
 
 async def run_worker(
     settings: Settings,
-    engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
     registry: HandlerRegistry | None = None,
@@ -66,6 +88,6 @@ async def run_worker(
     logger.info("worker started")
     await asyncio.gather(
         relay.run_forever(stop, settings.outbox_poll_interval_seconds),
-        _housekeeping(engine, sessionmaker, stop),
+        *(_run_timer(timer, sessionmaker, stop) for timer in TIMERS),
     )
     logger.info("worker stopped")

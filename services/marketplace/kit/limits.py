@@ -18,17 +18,21 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """``max_body_bytes`` for every request; ``max_upload_bytes`` for file uploads (paths ending in /import)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_upload_bytes if scope["path"].endswith("/import") else self.max_body_bytes
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(scope, send)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
         response_started = False
@@ -38,7 +42,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -52,10 +56,10 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if response_started:
                 raise
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        problem = PayloadTooLarge(f"请求体不得超过 {self.max_body_bytes} 字节")
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        problem = PayloadTooLarge(f"请求体不得超过 {limit} 字节")
         request_id = scope.get("state", {}).get("request_id")
         body = json.dumps(
             problem.document(request_id, scope.get("path")).model_dump(mode="json", exclude_none=True),

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from services.marketplace.dependencies import SessionDep
 from services.marketplace.identity.auth import OptionalPrincipalDep, PrincipalDep
-from services.marketplace.kit.errors import problem_responses
+from services.marketplace.kit.errors import NotFound, problem_responses
 from services.marketplace.kit.pagination import Page, PageRequestDep, paginate
+from services.marketplace.listings import imports, service
 from services.marketplace.listings import repository as repo
-from services.marketplace.listings import service
 from services.marketplace.listings.schemas import (
     AchievementCreate,
     AchievementQuery,
@@ -29,11 +29,12 @@ from services.marketplace.listings.schemas import (
     DemandQuery,
     DemandRead,
     DemandUpdate,
+    ImportJobRead,
     ReviewComment,
     RevisionRead,
 )
 from services.marketplace.listings.specs import ACHIEVEMENTS, DEMANDS, ListingSpec
-from services.marketplace.models import Achievement, ContactRequest, Demand
+from services.marketplace.models import Achievement, ContactRequest, Demand, ImportJob
 
 READ_ERRORS = problem_responses(401, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
@@ -41,6 +42,8 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 achievements_router = APIRouter(prefix="/v1/achievements", tags=["achievements"])
 demands_router = APIRouter(prefix="/v1/demands", tags=["demands"])
 contact_requests_router = APIRouter(prefix="/v1/contact-requests", tags=["contact-requests"])
+import_jobs_router = APIRouter(prefix="/v1/import-jobs", tags=["import-jobs"])
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def add_lifecycle_routes(router: APIRouter, spec: ListingSpec, read_model: type[BaseModel]) -> None:
@@ -226,8 +229,61 @@ async def decline_contact_request(
     return ContactRequestRead.model_validate(request)
 
 
+@achievements_router.get(
+    "/import-template",
+    response_class=Response,
+    responses={200: {"content": {XLSX_MEDIA_TYPE: {}, "text/csv": {}}, "description": "导入模板"}},
+)
+async def download_import_template(
+    file_format: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
+) -> Response:
+    """The spreadsheet template for bulk import, with one example row."""
+    if file_format == "csv":
+        return Response(
+            imports.template_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="achievements-template.csv"'},
+        )
+    return Response(
+        imports.template_xlsx(),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="achievements-template.xlsx"'},
+    )
+
+
+@achievements_router.post(
+    "/import",
+    responses={202: {"model": ImportJobRead, "description": "文件较大，已排队处理，请轮询任务状态"}, **WRITE_ERRORS},
+)
+async def import_achievements(
+    file: Annotated[UploadFile, File(description=".xlsx 或 .csv，表头与模板一致")],
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    all_or_nothing: Annotated[bool, Form(description="有任何错误行时不导入任何行")] = False,
+) -> ImportJobRead:
+    """Import achievements as drafts; the result lists row-level errors (row, column, message)."""
+    content = await file.read()
+    job = await imports.start_import(
+        session, principal, file.filename or "upload", content, all_or_nothing=all_or_nothing
+    )
+    if job.status == "queued":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return ImportJobRead.model_validate(job)
+
+
+@import_jobs_router.get("/{job_id}", responses=READ_ERRORS)
+async def get_import_job(job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ImportJobRead:
+    job = await session.scalar(
+        select(ImportJob).where(ImportJob.id == job_id, ImportJob.organisation_id == principal.organisation_id)
+    )
+    if job is None:
+        raise NotFound("导入任务不存在")
+    return ImportJobRead.model_validate(job)
+
+
 # The fixed paths (/count) are registered above; the shared /{listing_id} routes come after them.
 add_lifecycle_routes(achievements_router, ACHIEVEMENTS, AchievementRead)
 add_lifecycle_routes(demands_router, DEMANDS, DemandRead)
 
-routers = [achievements_router, demands_router, contact_requests_router]
+routers = [achievements_router, demands_router, contact_requests_router, import_jobs_router]

@@ -302,7 +302,8 @@ class ImportJobRead(OutputModel):
     all_or_nothing: bool
     total_rows: int
     imported_rows: int
-    errors: list[ImportRowError]
+    failed_rows: int
+    errors: list[ImportRowError] = Field(description="逐行错误（最多 1000 条）")
     created_at: datetime
     finished_at: datetime | None
 

@@ -254,6 +254,7 @@ class ImportJob(UUIDPrimaryKey, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(16), server_default=ImportJobStatus.queued.value)
     total_rows: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     imported_rows: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failed_rows: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
