@@ -17,6 +17,7 @@ from services.marketplace import db
 from services.marketplace.app import create_app
 from services.marketplace.audit.service import record_audit
 from services.marketplace.embedded import start_embedded_postgres
+from services.marketplace.identity.repository import email_taken
 from services.marketplace.identity.security import hash_password
 from services.marketplace.kit.regions import RegionError, validate_region_code
 from services.marketplace.kit.uscc import USCCError, validate_uscc
@@ -28,6 +29,7 @@ from services.marketplace.models.identity import OrganisationKind
 from services.marketplace.observability import configure_logging
 from services.marketplace.outbox.repository import dead_letters_statement, replay_dead_letters
 from services.marketplace.seed import DemoAccount, seed_demo_data
+from services.marketplace.seed_listings import seed_demo_listings
 from services.marketplace.settings import Settings
 from services.marketplace.worker import run_worker
 
@@ -65,7 +67,11 @@ async def _seed(settings: Settings) -> list[DemoAccount]:
     engine = db.create_engine(settings, settings.database_url)
     try:
         async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
-            return await seed_demo_data(session)
+            accounts = await seed_demo_data(session)
+            achievements, demands = await seed_demo_listings(session)
+            if achievements or demands:
+                typer.echo(f"seeded {achievements} published achievements and {demands} demands")
+            return accounts
     finally:
         await engine.dispose()
 
@@ -191,6 +197,8 @@ def create_admin(
                     )
                     session.add(platform)
                     await session.flush()
+                if await email_taken(session, email):
+                    raise typer.BadParameter(f"{email} is already registered", param_hint="--email")
                 user = User(
                     organisation_id=platform.id,
                     email=email,
