@@ -126,6 +126,10 @@ async def get_incoming_contact_request(
     return request
 
 
+async def owner_kind(session: AsyncSession, organisation_id: uuid.UUID) -> str:
+    return (await get_organisation(session, organisation_id)).kind
+
+
 async def get_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> Organisation:
     organisation = await session.get(Organisation, organisation_id)
     assert organisation is not None, "a principal's organisation always exists"
