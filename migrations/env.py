@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.marketplace.models import Base
 from services.marketplace.settings import Settings
+from services.matching.embedded_schema import metadata as matching_metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-target_metadata = Base.metadata
+target_metadata = [Base.metadata, matching_metadata]
 
 
 def _database_url() -> str:

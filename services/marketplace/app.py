@@ -8,23 +8,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
+from starlette.responses import JSONResponse
 
 from services.marketplace import db
 from services.marketplace.audit.endpoints import router as audit_router
+from services.marketplace.contracts.endpoints import routers as contract_routers
 from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.health.endpoints import router as health_router
 from services.marketplace.identity.endpoints import routers as identity_routers
-from services.marketplace.kit.errors import install_problem_handlers
+from services.marketplace.kit.errors import ServiceUnavailable, install_problem_handlers, problem_response
 from services.marketplace.kit.idempotency import IdempotentReplay, render_replay
 from services.marketplace.kit.limits import BodyLimitMiddleware
 from services.marketplace.kit.ratelimit import RateLimiter
 from services.marketplace.listings.endpoints import routers as listing_routers
+from services.marketplace.notifications.endpoints import router as notifications_router
 from services.marketplace.observability import Metrics, RequestContextMiddleware
 from services.marketplace.outbox.endpoints import router as outbox_router
+from services.marketplace.search.endpoints import matches_router
+from services.marketplace.search.endpoints import router as search_router
+from services.marketplace.search.engines import create_search_engine, prepare_indexes
 from services.marketplace.settings import Settings
 from services.marketplace.worker import run_worker
+from services.matching.engine import SearchUnavailable
 
 API_TITLE = "安徽科技大市场 API"
 API_DESCRIPTION = (
@@ -34,7 +41,21 @@ API_DESCRIPTION = (
 )
 
 
-ROUTERS: list[APIRouter] = [health_router, *identity_routers, *listing_routers, audit_router, outbox_router]
+ROUTERS: list[APIRouter] = [
+    health_router,
+    *identity_routers,
+    *listing_routers,
+    *contract_routers,
+    search_router,
+    matches_router,
+    notifications_router,
+    audit_router,
+    outbox_router,
+]
+
+
+async def search_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(request, ServiceUnavailable("检索服务暂时不可用，请稍后重试"))
 
 
 def operation_id(route: APIRoute) -> str:
@@ -57,9 +78,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = db.create_sessionmaker(engine)
     app.state.rate_limiter = RateLimiter(engine)
     app.state.http_client = httpx.AsyncClient()
+    app.state.search = create_search_engine(settings, engine)
+    await prepare_indexes(app.state.search)
     stop = asyncio.Event()
     worker = (
-        asyncio.create_task(run_worker(settings, app.state.sessionmaker, stop))
+        asyncio.create_task(run_worker(settings, app.state.sessionmaker, stop, app.state.search))
         if settings.run_worker_in_process
         else None
     )
@@ -70,6 +93,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+        await app.state.search.close()
         await app.state.http_client.aclose()
         await engine.dispose()
 
@@ -87,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_problem_handlers(app)
     app.add_exception_handler(IdempotentReplay, render_replay)
+    app.add_exception_handler(SearchUnavailable, search_unavailable)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(

@@ -6,11 +6,13 @@ import asyncio
 import json
 import signal
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.marketplace import db
@@ -28,20 +30,32 @@ from services.marketplace.models import ImportJob, Organisation, OutboxEvent, Ro
 from services.marketplace.models.identity import OrganisationKind
 from services.marketplace.observability import configure_logging
 from services.marketplace.outbox.repository import dead_letters_statement, replay_dead_letters
+from services.marketplace.search.engines import create_search_engine, prepare_indexes
+from services.marketplace.search.service import (
+    INDEXED_KINDS,
+    SEARCHABLE_STATUS,
+    check_index,
+    rebuild_index,
+    repair_index,
+)
 from services.marketplace.seed import DemoAccount, seed_demo_data
+from services.marketplace.seed_contracts import seed_demo_contracts
 from services.marketplace.seed_listings import seed_demo_listings
 from services.marketplace.settings import Settings
 from services.marketplace.worker import run_worker
+from services.matching.engine import SearchEngine
 
 app = typer.Typer(help="安徽科技大市场 backend (techmarket).", no_args_is_help=True)
 openapi_app = typer.Typer(help="The OpenAPI document.", no_args_is_help=True)
 users_app = typer.Typer(help="User administration.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outbox dead letters.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+search_app = typer.Typer(help="Search index maintenance.", no_args_is_help=True)
 app.add_typer(openapi_app, name="openapi")
 app.add_typer(users_app, name="users")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(import_app, name="import")
+app.add_typer(search_app, name="search")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 
@@ -71,6 +85,9 @@ async def _seed(settings: Settings) -> list[DemoAccount]:
             achievements, demands = await seed_demo_listings(session)
             if achievements or demands:
                 typer.echo(f"seeded {achievements} published achievements and {demands} demands")
+            contracts = await seed_demo_contracts(session)
+            if contracts:
+                typer.echo(f"seeded {contracts} registered technology contracts")
             return accounts
     finally:
         await engine.dispose()
@@ -112,9 +129,12 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        search = create_search_engine(settings, engine)
         try:
-            await run_worker(settings, db.create_sessionmaker(engine), stop)
+            await prepare_indexes(search)
+            await run_worker(settings, db.create_sessionmaker(engine), stop, search)
         finally:
+            await search.close()
             await engine.dispose()
 
     configure_logging(settings.log_level, json_logs=settings.log_json)
@@ -331,3 +351,58 @@ async def _organisation_by_id_or_uscc(session: AsyncSession, value: str) -> Orga
     if organisation is None:
         raise typer.BadParameter(f"no organisation {value}", param_hint="--org")
     return organisation
+
+
+@asynccontextmanager
+async def _search_context(settings: Settings) -> AsyncIterator[tuple[AsyncSession, SearchEngine]]:
+    assert settings.database_url
+    engine = db.create_engine(settings, settings.database_url)
+    search = create_search_engine(settings, engine)
+    try:
+        async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+            yield session, search
+    finally:
+        await search.close()
+        await engine.dispose()
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild every search index from PostgreSQL."""
+    settings = _settings_with_database()
+
+    async def main() -> None:
+        async with _search_context(settings) as (session, search):
+            for kind in INDEXED_KINDS.values():
+                total = await session.scalar(select(func.count()).where(kind.spec.model.status == SEARCHABLE_STATUS))
+                with typer.progressbar(length=int(total or 0), label=f"indexing {kind.index.name}") as bar:
+                    await rebuild_index(session, search, kind, bar.update)
+
+    asyncio.run(main())
+    typer.echo("indexes rebuilt")
+
+
+@search_app.command("check")
+def search_check(
+    repair: Annotated[bool, typer.Option(help="Write missing and stale documents, delete extra ones.")] = False,
+) -> None:
+    """Report documents missing from, extra in, or stale in each index; exit 1 when any differ (unrepaired)."""
+    settings = _settings_with_database()
+
+    async def main() -> bool:
+        consistent = True
+        async with _search_context(settings) as (session, search):
+            for kind in INDEXED_KINDS.values():
+                report = await check_index(session, search, kind)
+                typer.echo(
+                    f"{report.index}: {len(report.missing)} missing, {len(report.extra)} extra, "
+                    f"{len(report.stale)} stale"
+                )
+                if not report.consistent and repair:
+                    await repair_index(session, search, kind, report)
+                    typer.echo(f"{report.index}: repaired")
+                consistent = consistent and (report.consistent or repair)
+        return consistent
+
+    if not asyncio.run(main()):
+        raise typer.Exit(code=1)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
 
     meili_url: str | None = None
     meili_api_key: SecretStr | None = None
+    meili_index_prefix: str = ""
 
     run_worker_in_process: bool = True
     outbox_max_attempts: int = 8

@@ -19,7 +19,9 @@ from services.marketplace.listings import imports as listing_imports
 from services.marketplace.listings import tasks as listing_tasks
 from services.marketplace.models import IdempotencyRecord
 from services.marketplace.outbox.relay import HandlerRegistry, OutboxRelay
+from services.marketplace.search.tasks import register_search_handlers
 from services.marketplace.settings import Settings
+from services.matching.engine import SearchEngine
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +58,11 @@ TIMERS = (
 )
 
 
-def build_handler_registry() -> HandlerRegistry:
-    """Every outbox handler of every domain; domains add theirs here as they gain consumers."""
-    return HandlerRegistry()
+def build_handler_registry(search: SearchEngine) -> HandlerRegistry:
+    """Every outbox handler of every domain."""
+    registry = HandlerRegistry()
+    register_search_handlers(registry, search)
+    return registry
 
 
 async def _run_timer(timer: Timer, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
@@ -77,11 +81,11 @@ async def run_worker(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
-    registry: HandlerRegistry | None = None,
+    search: SearchEngine,
 ) -> None:
     relay = OutboxRelay(
         sessionmaker,
-        registry or build_handler_registry(),
+        build_handler_registry(search),
         max_attempts=settings.outbox_max_attempts,
         backoff_base_seconds=settings.outbox_backoff_base_seconds,
     )

@@ -9,7 +9,7 @@ from services.matching.indexes import IndexDefinition
 from services.matching.query import SearchQuery, SearchResult
 
 
-class SearchUnavailable(Exception):  # noqa: N818 - a state of the engine, surfaced to clients as 503
+class SearchUnavailable(Exception):
     """The engine cannot be reached or refused the request for reasons of its own."""
 
 

@@ -2,6 +2,17 @@
 
 from services.marketplace.models.audit import AuditEvent
 from services.marketplace.models.base import Base
+from services.marketplace.models.contracts import (
+    BrokerProfile,
+    Contract,
+    ContractAmendment,
+    ContractSignature,
+    DealRoom,
+    DealRoomBroker,
+    DealRoomMessage,
+    DealRoomOffer,
+    RegistrationCounter,
+)
 from services.marketplace.models.identity import (
     ApiKey,
     Organisation,
@@ -21,6 +32,7 @@ from services.marketplace.models.listings import (
     ListingRevision,
     ListingStatus,
 )
+from services.marketplace.models.notifications import Notification
 from services.marketplace.models.platform import (
     IdempotencyRecord,
     OutboxEvent,
@@ -33,7 +45,15 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "BrokerProfile",
     "ContactRequest",
+    "Contract",
+    "ContractAmendment",
+    "ContractSignature",
+    "DealRoom",
+    "DealRoomBroker",
+    "DealRoomMessage",
+    "DealRoomOffer",
     "Demand",
     "IdempotencyRecord",
     "ImportJob",
@@ -41,12 +61,14 @@ __all__ = [
     "ListingKind",
     "ListingRevision",
     "ListingStatus",
+    "Notification",
     "Organisation",
     "OrganisationKind",
     "OutboxEvent",
     "OutboxHandlerRun",
     "RateLimitCounter",
     "RefreshToken",
+    "RegistrationCounter",
     "Role",
     "User",
     "VerificationStatus",

@@ -14,10 +14,32 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from services.marketplace.app import ROUTERS
+from services.marketplace.models.identity import OrganisationKind, Role
+from tests.marketplace.contracts.conftest import contract_body, milestones
 from tests.support import Actors, achievement_body, demand_body
 
-# Object ids owned by organisation C (unverified, so nothing of it is public) for each path parameter.
-PRIVATE_OBJECTS = {"organisation_id", "user_id", "api_key_id", "event_id", "listing_id", "request_id"}
+# Object ids owned by organisation C (unverified, so nothing of it is public) for each path parameter;
+# contracts, amendments, deal rooms and offers are D's and A's, which neither B nor the official may see.
+PRIVATE_OBJECTS = {
+    "organisation_id",
+    "user_id",
+    "api_key_id",
+    "event_id",
+    "listing_id",
+    "request_id",
+    "contract_id",
+    "amendment_id",
+    "room_id",
+    "offer_id",
+}
+CONTRACT_OBJECTS = {"contract_id", "amendment_id"}
+DEAL_ROOM_OBJECTS = {"room_id", "offer_id"}
+AMENDMENT = {
+    "kind": "amount_change",
+    "reason": "越权变更",
+    "contract_amount_fen": 200_000_000,
+    "milestones": milestones(200_000_000),
+}
 BODIES: dict[str, dict[str, object]] = {
     "update_organisation": {"name": "改名"},
     "reject_organisation": {"reason": "越权测试"},
@@ -34,6 +56,15 @@ BODIES: dict[str, dict[str, object]] = {
     "return_revision": {"comment": "越权"},
     "set_contact": {"name": "越权", "phone": "13800000000"},
     "request_contact": {"message": "越权"},
+    "update_contract": {"title": "越权修改"},
+    "sign_contract": {"version": 1},
+    "record_offline_signature": {"side": "buyer", "version": 1, "note": "越权"},
+    "reject_contract": {"reasons": ["other"], "comment": "越权"},
+    "propose_contract_amendment": AMENDMENT,
+    "reject_contract_amendment": {"comment": "越权"},
+    "invite_deal_room_broker": {"broker_id": str(uuid.UUID(int=1))},
+    "post_deal_room_message": {"body": "越权"},
+    "make_deal_room_offer": {"price_fen": 100, "transfer_mode": "license", "terms": "越权"},
 }
 
 
@@ -63,12 +94,59 @@ async def _private_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, s
         "/v1/achievements/listing_id": achievement.json()["id"],
         "/v1/demands/listing_id": demand.json()["id"],
         "request_id": request.json()["id"],
+    } | await _deal_ids(client, actors)
+
+
+async def _deal_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]:
+    """A draft contract and a registered one with a pending amendment between D (seller) and A (buyer), and
+    their deal room with an open offer."""
+    await actors.add_organisation("registry", OrganisationKind.government, {"registrar": [Role.registrar]})
+    d_admin, a_admin = actors["d_admin"].headers, actors["a_admin"].headers
+    body = contract_body(actors.organisations["d"], actors.organisations["a"])
+    draft = await client.post("/v1/contracts", json=body, headers=d_admin)
+    registered = (await client.post("/v1/contracts", json=body, headers=d_admin)).json()["id"]
+    for step, headers, step_body in [
+        ("request-signatures", d_admin, None),
+        ("sign", d_admin, {"version": 1}),
+        ("sign", a_admin, {"version": 1}),
+        ("submit", d_admin, None),
+        ("register", actors["registrar"].headers, None),
+    ]:
+        response = await client.post(f"/v1/contracts/{registered}/{step}", json=step_body, headers=headers)
+        assert response.status_code == 200, response.text
+    amendment = await client.post(f"/v1/contracts/{registered}/amendments", json=AMENDMENT, headers=d_admin)
+    assert amendment.status_code == 201, amendment.text
+    room = await client.post(
+        "/v1/deal-rooms",
+        json={"title": "私下洽谈", "side": "seller", "counterpart_organisation_id": str(actors.organisations["a"])},
+        headers=d_admin,
+    )
+    offer = await client.post(
+        f"/v1/deal-rooms/{room.json()['id']}/offers",
+        json={"price_fen": 100_000_000, "transfer_mode": "license", "terms": "普通许可"},
+        headers=d_admin,
+    )
+    assert offer.status_code == 201, offer.text
+    return {
+        "contract_id": draft.json()["id"],
+        "registered_contract_id": registered,
+        "amendment_id": amendment.json()["id"],
+        "room_id": room.json()["id"],
+        "offer_id": offer.json()["id"],
     }
 
 
-def _routes_with_ids() -> list[APIRoute]:
+def _routes_with_ids(objects: set[str] = PRIVATE_OBJECTS) -> list[APIRoute]:
     routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
-    return [route for route in routes if set(re.findall(r"{(\w+)}", route.path)) & PRIVATE_OBJECTS]
+    return [route for route in routes if set(re.findall(r"{(\w+)}", route.path)) & objects]
+
+
+def _concrete_path(route: APIRoute, ids: dict[str, str]) -> str:
+    path = route.path
+    for name in re.findall(r"{(\w+)}", path):
+        value = ids.get(name) or ids["/".join(path.split("/")[:3]) + "/" + name]
+        path = path.replace("{" + name + "}", value)
+    return path
 
 
 async def test_every_route_taking_an_id_hides_or_refuses_another_organisations_objects(
@@ -79,10 +157,7 @@ async def test_every_route_taking_an_id_hides_or_refuses_another_organisations_o
     assert len(routes) >= 30
     intruders = [actors["b_admin"], actors["b_member"], actors["official"]]
     for route in routes:
-        path = route.path
-        for name in re.findall(r"{(\w+)}", path):
-            value = ids.get(name) or ids["/".join(path.split("/")[:3]) + "/" + name]
-            path = path.replace("{" + name + "}", value)
+        path = _concrete_path(route, ids)
         for method in route.methods:
             for intruder in intruders:
                 response = await client.request(method, path, json=BODIES.get(route.name), headers=intruder.headers)
@@ -100,6 +175,36 @@ async def test_the_owner_still_reads_the_same_objects(client: httpx.AsyncClient,
     for prefix in ("/v1/achievements", "/v1/demands"):
         listing = await client.get(f"{prefix}/{ids[prefix + '/listing_id']}", headers=d_admin)
         assert listing.status_code == 200
+    for party in (d_admin, actors["a_member"].headers):
+        assert (await client.get(f"/v1/contracts/{ids['contract_id']}", headers=party)).status_code == 200
+        assert (await client.get(f"/v1/deal-rooms/{ids['room_id']}/offers", headers=party)).status_code == 200
+
+
+async def test_officials_read_registered_contracts_change_nothing_and_see_no_deal_room(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Every contract route on a registered contract: the official reads (GET) but is refused every change;
+    B still sees nothing; every deal-room route is 404 for the official."""
+    ids = await _private_ids(client, actors)
+    registered = ids | {"contract_id": ids["registered_contract_id"]}
+    official = actors["official"].headers
+    contract_routes = _routes_with_ids(CONTRACT_OBJECTS)
+    assert len(contract_routes) >= 15
+    for route in contract_routes:
+        path = _concrete_path(route, registered)
+        for method in route.methods:
+            response = await client.request(method, path, json=BODIES.get(route.name), headers=official)
+            expected = (200,) if method == "GET" else (403,)
+            assert response.status_code in expected, (method, path, response.text)
+            for intruder in (actors["b_admin"], actors["b_member"]):
+                response = await client.request(method, path, json=BODIES.get(route.name), headers=intruder.headers)
+                assert response.status_code == 404, (method, path, intruder.roles, response.text)
+    for route in _routes_with_ids(DEAL_ROOM_OBJECTS):
+        for method in route.methods:
+            response = await client.request(
+                method, _concrete_path(route, ids), json=BODIES.get(route.name), headers=official
+            )
+            assert response.status_code == 404, (method, route.path, response.text)
 
 
 async def test_lists_never_include_another_organisations_private_rows(

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from services.marketplace.listings.specs import ACHIEVEMENTS
 from services.marketplace.models import Achievement, AuditEvent, OutboxEvent
-from tests.marketplace.listings.conftest import Publish
+from tests.marketplace.conftest import Publish
 from tests.support import Actors, achievement_body, demand_body
 
 

@@ -12,7 +12,7 @@ from services.marketplace.kit.timeutil import utcnow
 from services.marketplace.listings import service, tasks
 from services.marketplace.listings.specs import ACHIEVEMENTS
 from services.marketplace.models import Achievement, AuditEvent, Demand, OutboxEvent
-from tests.marketplace.listings.conftest import Publish
+from tests.marketplace.conftest import Publish
 from tests.support import Actors
 
 

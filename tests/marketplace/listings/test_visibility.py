@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.marketplace.models import AuditEvent
-from tests.marketplace.listings.conftest import Publish
+from tests.marketplace.conftest import Publish
 from tests.support import Actors
 
 
