@@ -5,15 +5,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.marketplace.db import unit_of_work
+from services.marketplace.models import ListingKind
 from services.marketplace.search.service import INDEXED_KINDS, check_index, repair_index
 from services.matching.embedded import EmbeddedEngine
-from services.marketplace.models import ListingKind
 from services.matching.indexes import ACHIEVEMENTS
 from services.matching.query import SearchQuery
 from tests.marketplace.conftest import Publish
 from tests.marketplace.search.conftest import Relay
 from tests.support import Actors, achievement_body
-
 
 ORPHAN = "00000000-0000-0000-0000-00000000dead"
 
