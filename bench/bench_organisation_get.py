@@ -19,8 +19,11 @@ What it does, all on 127.0.0.1 and bounded in time:
    ``bench/results/organisation_get.json``.
 
 Exit status: 0 when every response was a 200 (whatever the ratio: this is a benchmark, not a test),
-1 when any response was not, 2 when the set-up failed. With ``--profile`` it also samples our server
-with py-spy during one extra, unreported run and prints where its time goes.
+1 when any response was not, 2 when the set-up failed.
+
+To find where the time goes: ``--profile`` samples our server with py-spy during one extra, unreported
+run; ``--variant NAME`` (``bench/ours_variants.py``) and ``--ours-env TECHMARKET_X=Y`` run our server
+with one overhead removed or one setting changed (experiments; the output says so).
 """
 
 from __future__ import annotations
@@ -179,7 +182,7 @@ class Server:
         command = [sys.executable, "-m", "uvicorn", *self.app, "--host", LOOPBACK, "--port", str(self.port)]
         # The marker header proves that this process, and not another one on the port, answers.
         command += [*uvicorn_options(), "--header", f"{MARKER_HEADER}:{self.marker}"]
-        self.log_path = log_dir / f"{self.name}.log"
+        self.log_path = log_dir / f"{self.name.split()[0]}-{self.port}.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env | self.extra_env, stdout=log, stderr=subprocess.STDOUT

@@ -30,6 +30,7 @@ from services.marketplace.search.endpoints import matches_router
 from services.marketplace.search.endpoints import router as search_router
 from services.marketplace.search.engines import create_search_engine, prepare_indexes
 from services.marketplace.settings import Settings
+from services.marketplace.statistics.endpoints import router as statistics_router
 from services.marketplace.worker import run_worker
 from services.matching.engine import SearchUnavailable
 
@@ -49,6 +50,7 @@ ROUTERS: list[APIRouter] = [
     search_router,
     matches_router,
     notifications_router,
+    statistics_router,
     audit_router,
     outbox_router,
 ]

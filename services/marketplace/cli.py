@@ -42,6 +42,8 @@ from services.marketplace.seed import DemoAccount, seed_demo_data
 from services.marketplace.seed_contracts import seed_demo_contracts
 from services.marketplace.seed_listings import seed_demo_listings
 from services.marketplace.settings import Settings
+from services.marketplace.statistics.rollups import rebuild_rollups
+from services.marketplace.statistics.verify import VerifyReport, verify_statistics
 from services.marketplace.worker import run_worker
 from services.matching.engine import SearchEngine
 
@@ -51,11 +53,13 @@ users_app = typer.Typer(help="User administration.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outbox dead letters.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 search_app = typer.Typer(help="Search index maintenance.", no_args_is_help=True)
+stats_app = typer.Typer(help="Statistics maintenance.", no_args_is_help=True)
 app.add_typer(openapi_app, name="openapi")
 app.add_typer(users_app, name="users")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(import_app, name="import")
 app.add_typer(search_app, name="search")
+app.add_typer(stats_app, name="stats")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 
@@ -406,3 +410,49 @@ def search_check(
 
     if not asyncio.run(main()):
         raise typer.Exit(code=1)
+
+
+@asynccontextmanager
+async def _unit_of_work(settings: Settings) -> AsyncIterator[AsyncSession]:
+    assert settings.database_url
+    engine = db.create_engine(settings, settings.database_url)
+    try:
+        async with db.unit_of_work(db.create_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@stats_app.command("verify")
+def stats_verify() -> None:
+    """Recompute the statistics from the raw contracts and amendments; exit 1 on any difference."""
+    settings = _settings_with_database()
+
+    async def main() -> VerifyReport:
+        async with _unit_of_work(settings) as session:
+            return await verify_statistics(session)
+
+    report = asyncio.run(main())
+    for label, items in (
+        ("fact missing", report.facts_missing),
+        ("fact extra", report.facts_extra),
+        ("fact differs", report.facts_wrong),
+        ("rollup differs", report.rollup_differences),
+    ):
+        for item in items:
+            typer.echo(f"{label}: {item}")
+    if not report.consistent:
+        raise typer.Exit(code=1)
+    typer.echo("statistics match the registered contracts")
+
+
+@stats_app.command("rebuild")
+def stats_rebuild() -> None:
+    """Recompute every rollup from the facts (after changing the watched regions, or to repair)."""
+    settings = _settings_with_database()
+
+    async def main() -> int:
+        async with _unit_of_work(settings) as session:
+            return await rebuild_rollups(session)
+
+    typer.echo(f"{asyncio.run(main())} rollup cells rebuilt")

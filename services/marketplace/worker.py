@@ -21,6 +21,7 @@ from services.marketplace.models import IdempotencyRecord
 from services.marketplace.outbox.relay import HandlerRegistry, OutboxRelay
 from services.marketplace.search.tasks import register_search_handlers
 from services.marketplace.settings import Settings
+from services.marketplace.statistics.tasks import register_statistics_handlers
 from services.matching.engine import SearchEngine
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def build_handler_registry(search: SearchEngine) -> HandlerRegistry:
     """Every outbox handler of every domain."""
     registry = HandlerRegistry()
     register_search_handlers(registry, search)
+    register_statistics_handlers(registry)
     return registry
 
 

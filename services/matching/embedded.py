@@ -10,8 +10,8 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -25,12 +25,14 @@ from services.matching.embedded_query import (
     TextMatch,
     filter_term,
     fuzzy_ids_statement,
+    presence_statement,
     relevance_statement,
     sorted_statement,
     text_clause,
     text_match,
     tier_queries,
     totals_statement,
+    units_to_probe,
 )
 from services.matching.embedded_schema import search_documents
 from services.matching.engine import SearchUnavailable
@@ -41,8 +43,9 @@ from services.matching.query import Hit, SearchQuery, SearchResult
 TERM_SEPARATOR = "\x1f"
 # Rows per INSERT statement: large enough to amortise the round trip, small enough for modest parameters.
 UPSERT_CHUNK = 500
-# Like Meilisearch's maxTotalHits: totals and facet counts are exact up to here, and stop counting there.
-MAX_TOTAL_HITS = 10_000
+# Like Meilisearch's default maxTotalHits: totals and facet counts are exact up to here and stop there, so a
+# common word costs no more than a rare one (the API pages no further than this anyway).
+MAX_TOTAL_HITS = 1_000
 # Documents ranked for one text search (at least offset + limit): the best tiers fill it first.
 MAX_CANDIDATES = 200
 # Documents a mistyped term may bring in.
@@ -50,6 +53,7 @@ MAX_FUZZY_MATCHES = 100
 # How long lexeme frequencies (PostgreSQL's statistics of the tsvector column) are reused.
 STATISTICS_TTL_SECONDS = 300.0
 WEIGHTS = ("A", "B", "C", "D")
+TRIGRAM_SLOTS = 2
 
 _LEXEME_FREQUENCIES = text(
     """
@@ -139,8 +143,8 @@ def indexed_row(index: IndexDefinition, document: dict[str, Any]) -> IndexedRow:
         field_tokens = _field_tokens(document.get(field), exact)
         slot = min(position, len(WEIGHTS) - 1)
         weighted[slot].extend(field_tokens)
-        # Trigrams cover the short fields only: long descriptions would make every lookup slow and vague.
-        if slot < len(WEIGHTS) - 1 and not exact:
+        # Trigrams cover the title and keywords only: longer text makes every lookup slow and vague.
+        if slot < TRIGRAM_SLOTS and not exact:
             trigram_words.extend(field_tokens)
     a, b, c, d = (" ".join(tokens) for tokens in weighted)
     try:
@@ -221,6 +225,28 @@ def _hit(index: IndexDefinition, query: SearchQuery, match: TextMatch | None, ro
     return Hit(document=document, score=float(row.score), highlights=highlights, matched_terms=tuple(found))
 
 
+async def _analysed_chunks(
+    index: IndexDefinition, documents: Sequence[dict[str, Any]]
+) -> AsyncIterator[list[IndexedRow]]:
+    """Rows chunk by chunk, in id order across chunks so concurrent batches lock rows alike.
+
+    Segmentation is the CPU cost of indexing: it runs in a thread, one chunk ahead, so it overlaps with
+    PostgreSQL writing the previous chunk and the event loop stays free.
+    """
+    ordered = sorted(documents, key=lambda document: str(document.get(index.primary_key, "")))
+    chunks = [ordered[start : start + UPSERT_CHUNK] for start in range(0, len(ordered), UPSERT_CHUNK)]
+    ahead = asyncio.ensure_future(asyncio.to_thread(indexed_rows, index, chunks[0]))
+    try:
+        for following in chunks[1:]:
+            rows = await ahead
+            ahead = asyncio.ensure_future(asyncio.to_thread(indexed_rows, index, following))
+            yield rows
+        yield await ahead
+    finally:
+        if not ahead.done():
+            await asyncio.wait([ahead])
+
+
 @asynccontextmanager
 async def _translating_connection_errors() -> AsyncIterator[None]:
     try:
@@ -263,11 +289,9 @@ class EmbeddedEngine:
     async def upsert(self, index: IndexDefinition, documents: Sequence[dict[str, Any]]) -> None:
         if not documents:
             return
-        # Segmentation is CPU work; a thread keeps the event loop answering while a large batch is analysed.
-        rows = await asyncio.to_thread(indexed_rows, index, documents)
-        async with self._transaction() as connection:
-            for start in range(0, len(rows), UPSERT_CHUNK):
-                await connection.execute(_UPSERT, _upsert_parameters(index, rows[start : start + UPSERT_CHUNK]))
+        async with self._transaction() as connection, aclosing(_analysed_chunks(index, documents)) as chunks:
+            async for rows in chunks:
+                await connection.execute(_UPSERT, _upsert_parameters(index, rows))
 
     async def delete(self, index: IndexDefinition, document_ids: Sequence[str]) -> None:
         if not document_ids:
@@ -280,16 +304,23 @@ class EmbeddedEngine:
     async def search(self, index: IndexDefinition, query: SearchQuery) -> SearchResult:
         match = text_match(query.text) if query.text.strip() else None
         async with self._connect() as connection:
-            fuzzy_ids: list[str] = []
-            if match is not None and match.fuzzy_terms:
-                fuzzy_ids = list(await connection.scalars(fuzzy_ids_statement(index, match, MAX_FUZZY_MATCHES)))
-            condition = text_clause(match, fuzzy_ids) if match is not None else None
-            if match is None or query.sort:
-                statement = sorted_statement(index, query, condition)
+            if match is None:
+                condition = None
+                statement = sorted_statement(index, query, None)
             else:
-                tiers = tier_queries(match, await self._lexeme_frequencies(connection))
-                cap = max(self._max_candidates, query.offset + query.limit)
-                statement = relevance_statement(index, query, match, tiers, fuzzy_ids, cap)
+                frequencies = await self._lexeme_frequencies(connection)
+                # A word the statistics list is in the index: no typo to look for.
+                match = replace(match, fuzzy_terms=tuple(t for t in match.fuzzy_terms if t not in frequencies))
+                fuzzy_ids: list[str] = []
+                if match.fuzzy_terms:
+                    fuzzy_ids = list(await connection.scalars(fuzzy_ids_statement(index, match, MAX_FUZZY_MATCHES)))
+                condition = text_clause(match, fuzzy_ids)
+                if query.sort:
+                    statement = sorted_statement(index, query, condition)
+                else:
+                    tiers = await self._tiers(connection, index, match, frequencies)
+                    cap = max(self._max_candidates, query.offset + query.limit)
+                    statement = relevance_statement(index, query, match, tiers, fuzzy_ids, cap)
             rows = (await connection.execute(statement)).all()
             totals = await connection.execute(totals_statement(index, query, condition, self._max_total_hits))
             total = 0
@@ -301,6 +332,15 @@ class EmbeddedEngine:
                     facets[facet][value] = int(count)
         hits = [_hit(index, query, match, row) for row in rows]
         return SearchResult(hits=hits, total=total, facets=facets)
+
+    async def _tiers(
+        self, connection: AsyncConnection, index: IndexDefinition, match: TextMatch, frequencies: dict[str, float]
+    ) -> list[str]:
+        unknown = units_to_probe(match, frequencies)
+        if len(match.unit_queries) == 1 or not unknown:
+            return tier_queries(match, frequencies)
+        present = set(await connection.scalars(presence_statement(index, match, unknown)))
+        return tier_queries(match, frequencies, absent={unit for unit in unknown if unit not in present})
 
     async def _lexeme_frequencies(self, connection: AsyncConnection) -> dict[str, float]:
         """Share of documents holding each common lexeme (ANALYZE keeps the most common ones)."""

@@ -8,7 +8,7 @@ candidates are found, so a common word never makes PostgreSQL rank a large part 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.matching import text
 from services.matching.embedded_schema import search_documents
@@ -45,8 +45,12 @@ SIMPLE: ColumnElement[str] = literal_column("'simple'::regconfig")
 FUZZY_THRESHOLD = 0.6
 # A document found only through a mistyped term gets at most this rank within its (last) tier.
 FUZZY_WEIGHT = 0.3
+MIN_FUZZY_LENGTH = 5
 # Trigram lookups cost more than tsvector lookups; a handful of the longest terms is enough to catch a typo.
 MAX_FUZZY_TERMS = 4
+# A long query (a whole demand, for recommendations) rarely matches in full: its strictest tier asks for this many
+# of its rarest units, which is what tells its best matches apart, and keeps each tier's index lookup cheap.
+MAX_UNITS_TOGETHER = 8
 _RANK_NORMALISATION = 32  # rank / (rank + 1): ranks in [0, 1), below the one-point gap between tiers
 
 _documents = search_documents.c
@@ -86,9 +90,12 @@ def _conjunction(lexemes: Sequence[str]) -> str:
 
 
 def _is_fuzzy_candidate(term: str) -> bool:
-    if term.isascii():
-        return len(term) >= 4 and any(char.isalpha() for char in term)
-    return len(term) >= 4
+    # Latin words only: their trigrams are selective and typos in them are common (perovskyte, igtb). Chinese
+    # terms are whole characters; their trigrams match thousands of rows, and search-mode segmentation already
+    # finds a Chinese word inside a longer one.
+    # Letters only: codes and numbers (v93000, 1200v) share trigrams like "000" with half the index. Five or
+    # more, like Meilisearch's minimum for one typo: a short word's few trigrams match far too many rows.
+    return term.isascii() and term.isalpha() and len(term) >= MIN_FUZZY_LENGTH
 
 
 def text_match(query_text: str) -> TextMatch | None:
@@ -102,7 +109,9 @@ def text_match(query_text: str) -> TextMatch | None:
         return None
     unit_queries = tuple("(" + " | ".join(map(_conjunction, alternatives)) + ")" for alternatives in units)
     own_terms = text.query_terms(query_text)
-    fuzzy = sorted((term for term in own_terms if _is_fuzzy_candidate(term)), key=len, reverse=True)
+    # A long text (a whole listing, for recommendations) has words enough without guessing at typos.
+    candidates = own_terms if len(units) <= MAX_UNITS_TOGETHER else []
+    fuzzy = sorted((term for term in candidates if _is_fuzzy_candidate(term)), key=len, reverse=True)
     return TextMatch(
         terms=tuple(text.expand(own_terms)),
         unit_queries=unit_queries,
@@ -116,19 +125,58 @@ def _unit_frequency(alternatives: Sequence[Sequence[str]], frequencies: Mapping[
     return max(min(frequencies.get(lexeme, 0.0) for lexeme in lexemes) for lexemes in alternatives)
 
 
-def tier_queries(match: TextMatch, frequencies: Mapping[str, float]) -> list[str]:
-    """tsqueries from strictest to loosest: all units, then fewer (most frequent dropped first), then any."""
-    order = sorted(
-        range(len(match.unit_queries)),
-        key=lambda unit: (_unit_frequency(match.unit_alternatives[unit], frequencies), unit),
+def _tier_sizes(units: int) -> list[int]:
+    """How many of the rarest units each tier requires: one fewer at a time, halving for long queries."""
+    sizes: list[int] = []
+    size = min(units, MAX_UNITS_TOGETHER)
+    while size >= 1:
+        sizes.append(size)
+        size = size - 1 if size <= 4 else size // 2
+    return sizes
+
+
+def units_to_probe(match: TextMatch, frequencies: Mapping[str, float]) -> list[int]:
+    """Units the statistics do not list: rare, or absent from the index altogether (a typo, a foreign word)."""
+    return [
+        unit
+        for unit, alternatives in enumerate(match.unit_alternatives)
+        if _unit_frequency(alternatives, frequencies) == 0.0
+    ]
+
+
+def presence_statement(index: IndexDefinition, match: TextMatch, units: Sequence[int]) -> Select[int]:
+    """Which of ``units`` some document of the index holds (one index probe each, stopping at the first row)."""
+    probe = (
+        func.unnest(
+            bindparam(None, [match.unit_queries[unit] for unit in units], type_=ARRAY(Text)),
+            bindparam(None, list(units), type_=ARRAY(Integer)),
+        )
+        .table_valued("tsquery", "unit")
+        .render_derived("probe")
     )
-    tiers: list[str] = []
-    dropped = 0
-    while dropped < len(order):
-        kept = sorted(order[: len(order) - dropped])  # query order keeps equal tsqueries equal
-        tiers.append(" & ".join(match.unit_queries[unit] for unit in kept))
-        dropped = dropped * 2 + 1
-    if len(order) > 1:
+    holder = (
+        select(literal(1))
+        .where(
+            _documents.index_name == index.name,
+            _documents.tsv.bool_op("@@")(func.to_tsquery(SIMPLE, probe.c.tsquery)),
+        )
+        .exists()
+    )
+    return select(probe.c.unit).where(holder)
+
+
+def tier_queries(match: TextMatch, frequencies: Mapping[str, float], absent: Collection[int] = ()) -> list[str]:
+    """tsqueries from strictest to loosest: the rarest units all together, then fewer of them, then any unit.
+
+    ``absent`` units (no document holds them) take no part in the tiers: they would empty every one.
+    """
+    present = [unit for unit in range(len(match.unit_queries)) if unit not in absent]
+    rarest_first = sorted(present, key=lambda unit: (_unit_frequency(match.unit_alternatives[unit], frequencies), unit))
+    tiers = [
+        " & ".join(match.unit_queries[unit] for unit in sorted(rarest_first[:size]))
+        for size in _tier_sizes(len(rarest_first))
+    ]
+    if len(match.unit_queries) > 1 or not tiers:
         tiers.append(match.any_query)
     return tiers
 
@@ -263,9 +311,16 @@ def relevance_statement(
     )
 
 
+def sort_value(field: str) -> ColumnElement[Any]:
+    """``numbers -> 'field'``, spelt as in the index on ``published_at`` so the planner can use it."""
+    if not field.isidentifier():
+        raise ValueError(f"invalid sort field {field!r}")
+    return _documents.numbers.op("->", return_type=JSONB)(literal_column(f"'{field}'"))
+
+
 def _sort_key(index: IndexDefinition, sort: Sort) -> ColumnElement[Any]:
     _check_field(index, sort.field, index.sortable, "sortable")
-    value = _documents.numbers[sort.field]
+    value = sort_value(sort.field)
     return (value.asc() if sort.direction == "asc" else value.desc()).nulls_last()
 
 
@@ -295,7 +350,8 @@ def totals_statement(
     total = select(null().label("facet"), null().label("value"), func.count().label("count")).select_from(matching)
     if not query.facets:
         return union_all(total)
-    term = func.unnest(matching.c.filter_terms).table_valued("term", joins_implicitly=True).render_derived("filter_term")
+    terms = func.unnest(matching.c.filter_terms).table_valued("term", joins_implicitly=True)
+    term = terms.render_derived("filter_term")
     name = func.split_part(term.c.term, "=", 1, type_=Text)
     value = func.substr(term.c.term, func.strpos(term.c.term, "=") + 1, type_=Text)
     counts = (

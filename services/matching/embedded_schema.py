@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 # The marketplace's convention (services/marketplace/models/base.py), repeated because matching never imports it.
@@ -30,7 +30,7 @@ search_documents = Table(
     Column("numbers", JSONB, nullable=False),
     # title A, keywords B, summary/problem C, the rest D: segmented tokens joined by spaces
     Column("tsv", TSVECTOR, nullable=False),
-    # normalised, segmented words of the short fields, for pg_trgm (mistyped and partial terms)
+    # normalised, segmented words of the title and keywords, for pg_trgm (mistyped terms)
     Column("search_text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
     Column("updated_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
@@ -43,4 +43,10 @@ search_documents = Table(
         postgresql_ops={"search_text": "gin_trgm_ops"},
     ),
     Index("ix_search_documents_filter_terms", "filter_terms", postgresql_using="gin"),
+    # Newest first is how listings are browsed; the other sort orders read the filtered rows.
+    Index(
+        "ix_search_documents_published_at",
+        "index_name",
+        text("(numbers -> 'published_at') DESC NULLS LAST"),
+    ),
 )

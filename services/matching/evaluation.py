@@ -11,6 +11,7 @@ Metrics, over the top ``k`` (10) achievements recommended for each demand, avera
 - **Recall@k**: the share of the demand's relevant achievements (grade ≥ 1) found in the top k. **Recall@k (≥2)**:
   the same for the achievements that solve the problem (grade ≥ 2).
 - **MRR**: 1 / rank of the first achievement that solves the problem (grade ≥ 2), 0 when none is in the top k.
+  Recall@k (≥2) and MRR average over the queries that have something of grade ≥ 2 (every dev-set demand does).
 
 Systems compared in one run: each engine with re-ranking (what ``recommend_for_demand`` returns), the same
 engine in its own order (no re-ranking), and a naive baseline, ``title ILIKE '%term%'`` for any term of the
@@ -34,7 +35,7 @@ from typing import Any
 from services.matching.engine import SearchEngine
 from services.matching.indexes import ACHIEVEMENTS, DEMANDS, IndexDefinition, region_prefixes
 from services.matching.ranking import FIELD_NAMES, INDUSTRY_NAMES, RankingWeights
-from services.matching.recommend import recommend_for_demand, search_candidates
+from services.matching.recommend import recommend_for_achievement, recommend_for_demand, search_candidates
 
 K = 10
 SECONDS_PER_DAY = 86_400
@@ -199,30 +200,56 @@ class SystemResult:
     rankings: dict[str, list[str]] = field(default_factory=dict)
 
 
+def score_against(
+    name: str,
+    rankings: Mapping[str, Sequence[str]],
+    qrels: Mapping[str, Mapping[str, int]],
+    query_ids: Sequence[str],
+    k: int = K,
+) -> SystemResult:
+    """Average the metrics over ``query_ids`` (a query without a ranking scores 0)."""
+    if not query_ids:
+        raise ValueError("no judged queries")
+    per_query: dict[str, float] = {}
+    recall = recall_solving = mrr = 0.0
+    solvable = 0  # queries with something of grade ≥ 2: Recall (≥2) and MRR are averaged over these
+    for query_id in query_ids:
+        ranking = list(rankings.get(query_id, []))
+        judged = qrels[query_id]
+        per_query[query_id] = ndcg_at_k(ranking, judged, k)
+        recall += recall_at_k(ranking, judged, k, min_grade=1)
+        if any(grade >= 2 for grade in judged.values()):
+            solvable += 1
+            recall_solving += recall_at_k(ranking, judged, k, min_grade=2)
+            mrr += reciprocal_rank(ranking, judged, k, min_grade=2)
+    count = len(query_ids)
+    return SystemResult(
+        name=name,
+        ndcg=sum(per_query.values()) / count,
+        recall=recall / count,
+        recall_solving=recall_solving / solvable if solvable else 0.0,
+        mrr=mrr / solvable if solvable else 0.0,
+        per_demand=per_query,
+        rankings={query_id: list(rankings.get(query_id, [])) for query_id in query_ids},
+    )
+
+
 def score_rankings(name: str, rankings: Mapping[str, Sequence[str]], dataset: Dataset, k: int = K) -> SystemResult:
     """Average the metrics over the dataset's judged demands (a demand without a ranking scores 0)."""
     demand_ids = [document["id"] for document in dataset.demands if document["id"] in dataset.qrels]
     if not demand_ids:
         raise ValueError("the data set has no judged demands")
-    per_demand: dict[str, float] = {}
-    recall = recall_solving = mrr = 0.0
-    for demand_id in demand_ids:
-        ranking = list(rankings.get(demand_id, []))
-        judged = dataset.qrels[demand_id]
-        per_demand[demand_id] = ndcg_at_k(ranking, judged, k)
-        recall += recall_at_k(ranking, judged, k, min_grade=1)
-        recall_solving += recall_at_k(ranking, judged, k, min_grade=2)
-        mrr += reciprocal_rank(ranking, judged, k, min_grade=2)
-    count = len(demand_ids)
-    return SystemResult(
-        name=name,
-        ndcg=sum(per_demand.values()) / count,
-        recall=recall / count,
-        recall_solving=recall_solving / count,
-        mrr=mrr / count,
-        per_demand=per_demand,
-        rankings={demand_id: list(rankings.get(demand_id, [])) for demand_id in demand_ids},
-    )
+    return score_against(name, rankings, dataset.qrels, demand_ids, k)
+
+
+def reverse_qrels(dataset: Dataset) -> dict[str, dict[str, int]]:
+    """The same judgements seen from the achievements: achievement id → {demand id: grade}, grade ≥ 1 only."""
+    reverse: dict[str, dict[str, int]] = {}
+    for demand_id, judged in dataset.qrels.items():
+        for achievement_id, grade in judged.items():
+            if grade >= 1:
+                reverse.setdefault(achievement_id, {})[demand_id] = grade
+    return reverse
 
 
 # --------------------------------------------------------------------------------------------------- baseline
@@ -312,6 +339,28 @@ async def engine_rankings(
     return rankings
 
 
+async def demand_rankings(
+    engine: SearchEngine,
+    dataset: Dataset,
+    *,
+    index: IndexDefinition = DEMANDS,
+    weights: RankingWeights | None = None,
+    candidates: int = 50,
+    k: int = K,
+    now: float | None = None,
+) -> dict[str, list[str]]:
+    """For each judged achievement, the demand ids ``recommend_for_achievement`` returns."""
+    rankings: dict[str, list[str]] = {}
+    judged = reverse_qrels(dataset)
+    for achievement in dataset.achievements:
+        if achievement["id"] in judged:
+            matches = await recommend_for_achievement(
+                engine, achievement, limit=k, candidates=candidates, weights=weights, now=now, index=index
+            )
+            rankings[achievement["id"]] = [match.document["id"] for match in matches]
+    return rankings
+
+
 @dataclass(frozen=True)
 class EvaluationReport:
     dataset: str
@@ -320,6 +369,8 @@ class EvaluationReport:
     judgements: int
     k: int
     systems: list[SystemResult]
+    # achievement → demands, each judged achievement a query: the other direction of recommendations
+    reverse: list[SystemResult] = field(default_factory=list)
     seconds: float = 0.0
 
     def system(self, name: str) -> SystemResult:
@@ -335,6 +386,10 @@ BASELINE_BY_COUNT = "baseline: title ILIKE, by terms matched"
 
 def reranked_name(engine: SearchEngine) -> str:
     return f"{engine.name} + re-ranking"
+
+
+def reverse_name(engine: SearchEngine) -> str:
+    return f"{engine.name}: demands for achievements"
 
 
 def engine_only_name(engine: SearchEngine) -> str:
@@ -354,6 +409,7 @@ async def evaluate(
     """Index the data set into each engine (under ``index_prefix`` names), rank, score, and clean up."""
     started = time.perf_counter()
     systems: list[SystemResult] = []
+    reverse_systems: list[SystemResult] = []
     indexes = evaluation_indexes(index_prefix)
     now = float(max((document["published_at"] for document in dataset.achievements), default=0))
     for engine in engines:
@@ -363,14 +419,20 @@ async def evaluate(
                 engine, dataset, index=indexes[0], weights=weights, candidates=candidates, k=k, now=now
             )
             plain = await engine_rankings(engine, dataset, index=indexes[0], rerank=False, candidates=candidates, k=k)
+            reverse = await demand_rankings(
+                engine, dataset, index=indexes[1], weights=weights, candidates=candidates, k=k, now=now
+            )
         finally:
             if not keep_indexes:
                 await remove_dataset(engine, dataset, indexes)
         systems.append(score_rankings(reranked_name(engine), reranked, dataset, k))
         systems.append(score_rankings(engine_only_name(engine), plain, dataset, k))
+        judged = reverse_qrels(dataset)
+        reverse_systems.append(score_against(reverse_name(engine), reverse, judged, sorted(judged), k))
     systems.append(score_rankings(BASELINE, baseline_rankings(dataset), dataset, k))
     systems.append(score_rankings(BASELINE_BY_COUNT, baseline_rankings(dataset, by_count=True), dataset, k))
     return EvaluationReport(
+        reverse=reverse_systems,
         dataset=dataset.name,
         achievements=len(dataset.achievements),
         demands=len(dataset.demands),
@@ -379,6 +441,11 @@ async def evaluate(
         systems=systems,
         seconds=time.perf_counter() - started,
     )
+
+
+async def evaluate_directory(directory: Path, engines: Sequence[SearchEngine] = (), **options: Any) -> EvaluationReport:
+    """``load_dataset`` and ``evaluate``: what ``techmarket eval matching --data DIR`` runs."""
+    return await evaluate(load_dataset(directory), engines, **options)
 
 
 def format_report(report: EvaluationReport, *, per_demand: bool = False) -> str:
@@ -393,6 +460,11 @@ def format_report(report: EvaluationReport, *, per_demand: bool = False) -> str:
         lines.append(
             f"{result.name:<44} {result.ndcg:>8.3f} {result.recall:>10.3f} {result.recall_solving:>10.3f} "
             f"{result.mrr:>7.3f}"
+        )
+    for result in report.reverse:
+        lines.append(
+            f"{result.name:<44} {result.ndcg:>8.3f} {result.recall:>10.3f} {result.recall_solving:>10.3f} "
+            f"{result.mrr:>7.3f}   ({len(result.per_demand)} judged achievements as queries)"
         )
     baseline = next((result for result in report.systems if result.name == BASELINE), None)
     engines = [result for result in report.systems if not result.name.startswith("baseline")]

@@ -141,14 +141,14 @@ class Match:
 class RankingWeights:
     """Feature weights and the shape of each feature's credit; see ``data/ranking.toml``."""
 
-    lexical: float = 0.2
+    lexical: float = 0.1
     matched_terms: float = 1.0
     field: float = 0.3
     industry: float = 0.3
     trl: float = 0.1
     price: float = 0.4
     mode: float = 0.2
-    all_conditions: float = 0.4
+    all_conditions: float = 0.3
     locality: float = 0.05
     freshness: float = 0.02
     trl_below: tuple[float, ...] = (0.5, 0.2)

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import opencc
@@ -200,8 +200,15 @@ def _occurrence_pattern(term: str) -> str:
     return ("(?<![0-9a-z])" if latin_start else "") + re.escape(term) + ending
 
 
+@lru_cache(maxsize=256)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    # One alternation, longest first, compiled once per query and reused for every hit and field.
+    return re.compile("|".join(map(_occurrence_pattern, sorted(terms, key=len, reverse=True))))
+
+
 def _occurrences(normalised: str, terms: Iterable[str]) -> list[re.Match[str]]:
-    return [match for term in terms for match in re.finditer(_occurrence_pattern(term), normalised)]
+    wanted = tuple(dict.fromkeys(term for term in terms if term))
+    return list(_terms_pattern(wanted).finditer(normalised)) if wanted else []
 
 
 def matched_words(normalised: str, terms: Iterable[str]) -> list[str]:

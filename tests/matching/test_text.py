@@ -94,9 +94,10 @@ def test_highlight_extends_a_latin_prefix_to_the_whole_word_but_not_short_terms(
     assert found == ["perovskite", "ai"]
 
 
-def test_highlight_merges_overlapping_terms() -> None:
-    marked, _ = text.highlight("锂离子电池", ["锂离子", "离子电池"])
-    assert marked == "<em>锂离子电池</em>"
+def test_highlight_merges_adjacent_matches_into_one_mark() -> None:
+    marked, found = text.highlight("锂离子电池组", ["离子", "锂离子", "电池"])
+    assert marked == "<em>锂离子电池</em>组"
+    assert found == ["锂离子", "电池"]
 
 
 def test_similar_words_find_what_a_mistyped_term_meant() -> None:

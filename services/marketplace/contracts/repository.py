@@ -149,19 +149,3 @@ async def next_amendment_sequence(session: AsyncSession, contract_id: uuid.UUID)
         select(func.max(ContractAmendment.sequence)).where(ContractAmendment.contract_id == contract_id)
     )
     return int(last or 0) + 1
-
-
-async def registered_amendment_totals(session: AsyncSession, contract_id: uuid.UUID) -> tuple[int, int]:
-    """Σ of the registered deltas: registered amounts plus these are the contract's current amounts."""
-    row = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(ContractAmendment.contract_amount_delta_fen), 0),
-                func.coalesce(func.sum(ContractAmendment.technology_amount_delta_fen), 0),
-            ).where(
-                ContractAmendment.contract_id == contract_id,
-                ContractAmendment.status == AmendmentStatus.registered.value,
-            )
-        )
-    ).one()
-    return int(row[0]), int(row[1])

@@ -129,3 +129,9 @@ def _structural_parent(code: str) -> str | None:
     if level == "city" or _is_directly_under_province(code):
         return code[:2] + "0000"
     return code[:4] + "00"
+
+
+def regions_under(prefix: str) -> list[Region]:
+    """Every region in the table whose code starts with ``prefix`` (e.g. Hefei's districts and counties)."""
+    significant = _significant_prefix(prefix)
+    return [region for code, region in sorted(_region_table().items()) if code.startswith(significant)]

@@ -39,6 +39,14 @@ from services.marketplace.models.platform import (
     OutboxHandlerRun,
     RateLimitCounter,
 )
+from services.marketplace.models.statistics import (
+    StatContractChange,
+    StatIndicator,
+    StatIndicatorValue,
+    StatPlanTarget,
+    StatRollup,
+    StatYearlyTarget,
+)
 
 __all__ = [
     "Achievement",
@@ -70,6 +78,12 @@ __all__ = [
     "RefreshToken",
     "RegistrationCounter",
     "Role",
+    "StatContractChange",
+    "StatIndicator",
+    "StatIndicatorValue",
+    "StatPlanTarget",
+    "StatRollup",
+    "StatYearlyTarget",
     "User",
     "VerificationStatus",
 ]

@@ -233,6 +233,8 @@ async def test_a_registered_termination_ends_the_contract_and_reduces_the_figure
     assert "contract.terminated" in await topics(app, contract_id)
     listed = (await client.get(url, headers=deals.headers("official"))).json()
     assert [item["status"] for item in listed] == ["rejected", "registered"]
+    deltas = sum(item["contract_amount_delta_fen"] for item in listed if item["status"] == "registered")
+    assert ended["registered_contract_amount_fen"] + deltas == ended["contract_amount_fen"]
     assert (await client.post(url, json=termination, headers=deals.headers("b_admin"))).status_code == 409
 
 
