@@ -214,7 +214,8 @@ async def run(count: int, batch: int, repeat: int, recommend_repeat: int) -> Non
                     lambda demand=demand: recommend_for_demand(engine, demand, filters=published),  # type: ignore[misc]
                 )
             print(
-                f"\nrecommend_for_demand ({len(demands)} dev demands × {recommend_repeat} runs, candidates 50, top 10): "
+                f"\nrecommend_for_demand ({len(demands)} dev demands × {recommend_repeat} runs, "
+                "candidates 50, top 10): "
                 f"p50 {percentile(samples, 0.5):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms, "
                 f"mean {statistics.fmean(samples):.1f} ms"
             )

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from services.marketplace import db
 from services.marketplace.audit.endpoints import router as audit_router
+from services.marketplace.challenges.endpoints import routers as challenge_routers
 from services.marketplace.contracts.endpoints import routers as contract_routers
 from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.health.endpoints import router as health_router
@@ -47,6 +48,7 @@ ROUTERS: list[APIRouter] = [
     *identity_routers,
     *listing_routers,
     *contract_routers,
+    *challenge_routers,
     search_router,
     matches_router,
     notifications_router,

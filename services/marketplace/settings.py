@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     outbox_poll_interval_seconds: float = 1.0
     outbox_backoff_base_seconds: float = 2.0
 
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = Field(default=None, description="Stripe API base URL; tests point it at localstripe.")
+    platform_fee_bp: int = Field(default=0, ge=0, le=10_000, description="Platform fee on released milestones (bp).")
+
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
     log_level: str = "INFO"

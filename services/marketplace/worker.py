@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.marketplace.challenges import tasks as challenge_tasks
 from services.marketplace.db import unit_of_work
 from services.marketplace.kit.ratelimit import RateLimiter
 from services.marketplace.kit.timeutil import utcnow
@@ -56,6 +57,8 @@ TIMERS = (
     Timer("close_expired_listings", 60.0, listing_tasks.close_expired_listings),
     Timer("remind_reverification", 3600.0, listing_tasks.remind_reverification),
     Timer("run_import_jobs", 2.0, listing_imports.run_queued_import_jobs),
+    Timer("close_challenge_applications", 60.0, challenge_tasks.close_applications_at_deadline),
+    Timer("award_after_public_notice", 60.0, challenge_tasks.award_after_public_notice),
 )
 
 
@@ -64,6 +67,7 @@ def build_handler_registry(search: SearchEngine) -> HandlerRegistry:
     registry = HandlerRegistry()
     register_search_handlers(registry, search)
     register_statistics_handlers(registry)
+    challenge_tasks.register_challenge_handlers(registry, search)
     return registry
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -227,7 +227,7 @@ def _hit(index: IndexDefinition, query: SearchQuery, match: TextMatch | None, ro
 
 async def _analysed_chunks(
     index: IndexDefinition, documents: Sequence[dict[str, Any]]
-) -> AsyncIterator[list[IndexedRow]]:
+) -> AsyncGenerator[list[IndexedRow], None]:
     """Rows chunk by chunk, in id order across chunks so concurrent batches lock rows alike.
 
     Segmentation is the CPU cost of indexing: it runs in a thread, one chunk ahead, so it overlaps with

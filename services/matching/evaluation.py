@@ -21,6 +21,8 @@ rows by how many terms they contain.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import dataclasses
 import json
 import math
@@ -485,3 +487,41 @@ def format_report(report: EvaluationReport, *, per_demand: bool = False) -> str:
             lines.append(f"  {demand_id:<12} {values}")
     lines.append(f"({report.seconds:.1f} s)")
     return "\n".join(lines)
+
+
+async def _main(arguments: argparse.Namespace) -> int:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.matching.embedded import EmbeddedEngine
+
+    engines: list[SearchEngine] = []
+    database = create_async_engine(arguments.database_url)
+    try:
+        engines.append(EmbeddedEngine(database))
+        if arguments.meili_url:
+            from services.matching.meili import MeilisearchEngine
+
+            engines.append(MeilisearchEngine(arguments.meili_url, arguments.meili_key, index_prefix="eval_"))
+        report = await evaluate_directory(Path(arguments.data), engines)
+        print(format_report(report, per_demand=arguments.per_demand))
+    finally:
+        for engine in engines:
+            await engine.close()
+        await database.dispose()
+    return 0
+
+
+def main() -> None:
+    """``python -m services.matching.evaluation --data DIR --database-url URL [--meili-url URL]``: the same run as
+    ``techmarket eval matching``, against a migrated database (its live indexes are left alone)."""
+    parser = argparse.ArgumentParser(description="Quality of recommendations over a labeled data set.")
+    parser.add_argument("--data", required=True, help="directory with achievements.jsonl, demands.jsonl, qrels.tsv")
+    parser.add_argument("--database-url", required=True, help="postgresql+asyncpg://… of a migrated database")
+    parser.add_argument("--meili-url", help="also evaluate Meilisearch at this URL")
+    parser.add_argument("--meili-key", help="Meilisearch API key")
+    parser.add_argument("--per-demand", action="store_true", help="print nDCG@10 of every demand")
+    raise SystemExit(asyncio.run(_main(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()

@@ -166,32 +166,50 @@ class RankingWeights:
 
     @classmethod
     def from_toml(cls, data: Mapping[str, Any]) -> RankingWeights:
-        """From the parsed ``ranking.toml`` layout; missing entries keep their defaults."""
-        weights = dict(data.get("weights", {}))
-        trl = data.get("trl", {})
-        price = data.get("price", {})
-        locality = data.get("locality", {})
-        freshness = data.get("freshness", {})
-        reasons = data.get("reasons", {})
-        values: dict[str, Any] = {name: float(value) for name, value in weights.items()}
-        if "below" in trl:
-            values["trl_below"] = tuple(float(value) for value in trl["below"])
-        for key in ("negotiable", "below_budget", "over_budget", "over_budget_tolerance"):
-            if key in price:
-                values[f"price_{key}"] = float(price[key])
-        if "hefei_prefix" in locality:
-            values["hefei_prefix"] = str(locality["hefei_prefix"])
-        if "same_province" in locality:
-            values["same_province"] = float(locality["same_province"])
-        if "half_life_days" in freshness:
-            values["freshness_half_life_days"] = float(freshness["half_life_days"])
-        if "max_terms" in reasons:
-            values["max_terms"] = int(reasons["max_terms"])
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """From the parsed ``ranking.toml`` layout; missing entries keep their defaults, unknown ones are an error."""
+        unknown = [f"[{section}]" for section in data if section not in _TOML_KEYS]
+        unknown += [
+            f"{section}.{key}"
+            for section, table in data.items()
+            if section in _TOML_KEYS
+            for key in table
+            if key not in _TOML_KEYS[section]
+        ]
         if unknown:
             raise ValueError(f"unknown ranking settings: {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for section, table in data.items():
+            for key, value in table.items():
+                name = _TOML_KEYS[section][key]
+                default = getattr(cls, name)
+                if isinstance(default, tuple):
+                    values[name] = tuple(float(item) for item in value)
+                else:
+                    values[name] = type(default)(value)
         return cls(**values)
+
+
+_FEATURES = (
+    "lexical",
+    "matched_terms",
+    "field",
+    "industry",
+    "trl",
+    "price",
+    "mode",
+    "all_conditions",
+    "locality",
+    "freshness",
+)
+# ranking.toml section → key → RankingWeights field
+_TOML_KEYS: dict[str, dict[str, str]] = {
+    "weights": {name: name for name in _FEATURES},
+    "trl": {"below": "trl_below"},
+    "price": {key: f"price_{key}" for key in ("negotiable", "below_budget", "over_budget", "over_budget_tolerance")},
+    "locality": {"hefei_prefix": "hefei_prefix", "same_province": "same_province"},
+    "freshness": {"half_life_days": "freshness_half_life_days"},
+    "reasons": {"max_terms": "max_terms"},
+}
 
 
 def load_weights(path: Path | None = None) -> RankingWeights:

@@ -25,6 +25,7 @@ _WORD = re.compile(r"[^\W_]+")
 # Patent and standard numbers (ZL202110123456.7, GB/T 2260-2007): kept whole, as the exact fields are indexed.
 _CODE = re.compile(r"[0-9a-z][0-9a-z./-]*[0-9a-z]")
 _MIN_CODE_LENGTH = 6
+_WHOLE_CODE = re.compile(r"[0-9a-z./\- ]+")
 
 STOP_WORDS_PATH = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 
@@ -96,6 +97,9 @@ def query_terms(text: str) -> list[str]:
         return " "
 
     words = segment(_CODE.sub(take_code, normalised))
+    # A query that is nothing but a code may be written with spaces: ZL 2021 1 0123456.7.
+    if _WHOLE_CODE.fullmatch(normalised) and (whole := _code(normalised)) is not None:
+        codes.append(whole)
     phrases = _synonyms().phrase_pattern.findall(normalised)
     return _dedupe([*words, *phrases, *codes])
 

@@ -152,9 +152,9 @@ def test_the_baselines_on_the_dev_set() -> None:
 
 # --------------------------------------------------------------------------------------------------- quality
 
-# Measured on the dev set with the embedded engine: see services/matching/evaluation.py and the report of
-# `techmarket eval matching`. The floors sit a little under the measured figures so noise-free regressions fail.
-NDCG_FLOOR = 0.67
+# Measured on the dev set with the embedded engine and the synonym list of services/matching/data: nDCG@10 0.726
+# (engine order 0.61, title ILIKE 0.215). The floor sits a little under it; raise it when the measured figure rises.
+NDCG_FLOOR = 0.70
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ async def test_recommendations_on_the_dev_set_clear_the_floor(embedded: Embedded
     baseline = report.system(BASELINE)
     assert reranked.ndcg >= NDCG_FLOOR, text
     assert reranked.ndcg >= 1.5 * baseline.ndcg, text
-    assert reranked.ndcg >= 1.5 * report.system(BASELINE_BY_COUNT).ndcg, text
+    assert reranked.ndcg > report.system(BASELINE_BY_COUNT).ndcg + 0.1, text
     assert reranked.ndcg > engine_order.ndcg + 0.03, text  # re-ranking earns its keep
     assert reranked.recall_solving >= 0.9, text
     [reverse] = report.reverse  # demands for achievements: the other direction works too

@@ -320,8 +320,8 @@ def test_weights_come_from_the_bundled_file_and_can_be_overridden(tmp_path: Path
 
 def test_unknown_settings_are_rejected(tmp_path: Path) -> None:
     custom = tmp_path / "ranking.toml"
-    custom.write_text("[weights]\npopularity = 1.0\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="popularity"):
+    custom.write_text("[weights]\npopularity = 1.0\n[price]\ndiscount = 0.1\n[boosts]\nx = 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[boosts\], weights.popularity, price.discount"):
         load_weights(custom)
 
 

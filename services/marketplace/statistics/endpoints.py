@@ -55,8 +55,11 @@ def _sides(sides: SideFigures) -> SidesRead:
     )
 
 
-async def _region_year(session: SessionDep, region: str, year: int) -> RegionYearRead:
-    figures: RegionYear = await queries.region_year(session, region, year)
+async def _region_year(
+    session: SessionDep, region: str, year: int, cache: queries.FigureCache | None = None
+) -> RegionYearRead:
+    cache = cache or queries.FigureCache(session)
+    figures: RegionYear = await cache.region_year(region, year)
     named = get_region(region.ljust(6, "0"))
     return RegionYearRead(
         region=region,
@@ -70,7 +73,7 @@ async def _region_year(session: SessionDep, region: str, year: int) -> RegionYea
         },
         months={month: _sides(sides) for month, sides in figures.months.items()},
         local_conversion=figures.local_conversion,
-        achievements_converted=await queries.achievements_converted(session, year, year),
+        achievements_converted=await cache.achievements_converted(year, year),
     )
 
 
@@ -86,12 +89,15 @@ async def contract_statistics(
 async def dashboard(session: SessionDep, _: Reader, year: Year = None) -> DashboardRead:
     """Everything the officials' dashboard shows, in one answer from the rollups."""
     this_year = _year(year)
-    previous = await queries.region_year(session, indicators.HEFEI, this_year - 1)
+    cache = queries.FigureCache(session)  # the indicators read the same region-years again
+    previous = await cache.region_year(indicators.HEFEI, this_year - 1)
     return DashboardRead(
         year=this_year,
-        hefei=await _region_year(session, indicators.HEFEI, this_year),
+        hefei=await _region_year(session, indicators.HEFEI, this_year, cache),
         previous_year_months={month: _sides(sides) for month, sides in previous.months.items()},
-        indicators=[ProgressRead.model_validate(item) for item in await indicators.all_progress(session, this_year)],
+        indicators=[
+            ProgressRead.model_validate(item) for item in await indicators.all_progress(session, this_year, cache)
+        ],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -70,22 +71,52 @@ class Progress:
     projection: Decimal | None
 
 
-async def _derived_value(session: AsyncSession, code: str, year: int, plan_start: int) -> Decimal | None:
+async def _derived_value(figures: queries.FigureCache, code: str, year: int, plan_start: int) -> Decimal | None:
     if code == CONTRACT_VALUE:
-        return fen_to_yi((await queries.region_year(session, HEFEI, year)).totals.gross.contract_amount_fen)
+        return fen_to_yi((await figures.region_year(HEFEI, year)).totals.gross.contract_amount_fen)
     if code == CONTRACT_GROWTH:
-        current = await _derived_value(session, CONTRACT_VALUE, year, plan_start)
-        return growth_percent(current, await _derived_value(session, CONTRACT_VALUE, year - 1, plan_start))
+        current = await _derived_value(figures, CONTRACT_VALUE, year, plan_start)
+        return growth_percent(current, await _derived_value(figures, CONTRACT_VALUE, year - 1, plan_start))
     if code == ACHIEVEMENTS_CONVERTED:
-        return Decimal(await queries.achievements_converted(session, plan_start, year))
+        return Decimal(await figures.achievements_converted(plan_start, year))
     if code == LOCAL_CONVERSIONS:
-        return Decimal((await queries.region_year(session, HEFEI, year)).local_conversion["all"])
+        return Decimal((await figures.region_year(HEFEI, year)).local_conversion["all"])
     return None
 
 
-async def _entered_value(session: AsyncSession, code: str, year: int) -> tuple[Decimal | None, str | None]:
-    entered = await session.get(StatIndicatorValue, (code, year))
-    return (entered.value, entered.source) if entered else (None, None)
+@dataclass(frozen=True)
+class _Targets:
+    """Plan periods, the year's targets and the values entered for the year and the one before, per indicator."""
+
+    plans: dict[str, list[StatPlanTarget]]
+    yearly: dict[str, StatYearlyTarget]
+    entered: dict[tuple[str, int], StatIndicatorValue]
+
+    def entered_value(self, code: str, year: int) -> tuple[Decimal | None, str | None]:
+        entered = self.entered.get((code, year))
+        return (entered.value, entered.source) if entered else (None, None)
+
+
+async def _load_targets(session: AsyncSession, codes: list[str], year: int) -> _Targets:
+    """Three queries for all the indicators asked for, not three per indicator."""
+    plans: dict[str, list[StatPlanTarget]] = defaultdict(list)
+    for plan in await session.scalars(
+        select(StatPlanTarget).where(StatPlanTarget.indicator_code.in_(codes)).order_by(StatPlanTarget.target_year)
+    ):
+        plans[plan.indicator_code].append(plan)
+    yearly = await session.scalars(
+        select(StatYearlyTarget).where(StatYearlyTarget.indicator_code.in_(codes), StatYearlyTarget.year == year)
+    )
+    entered = await session.scalars(
+        select(StatIndicatorValue).where(
+            StatIndicatorValue.indicator_code.in_(codes), StatIndicatorValue.year.in_((year, year - 1))
+        )
+    )
+    return _Targets(
+        plans=plans,
+        yearly={target.indicator_code: target for target in yearly},
+        entered={(value.indicator_code, value.year): value for value in entered},
+    )
 
 
 def _projection(value: Decimal | None, year: int, today: date, cumulative: bool) -> Decimal | None:
@@ -97,24 +128,18 @@ def _projection(value: Decimal | None, year: int, today: date, cumulative: bool)
     return _round(value * days / elapsed, "0.0001")
 
 
-async def progress(session: AsyncSession, indicator: StatIndicator, year: int) -> Progress:
-    plans = list(
-        await session.scalars(
-            select(StatPlanTarget)
-            .where(StatPlanTarget.indicator_code == indicator.code)
-            .order_by(StatPlanTarget.target_year)
-        )
-    )
+async def _progress(figures: queries.FigureCache, targets: _Targets, indicator: StatIndicator, year: int) -> Progress:
+    plans = targets.plans.get(indicator.code, [])
     plan = next((item for item in plans if item.target_year >= year), plans[-1] if plans else None)
     plan_start = (plan.baseline_year + 1) if plan and plan.baseline_year else year
     source: str | None
     if indicator.derivable:
-        value, source = await _derived_value(session, indicator.code, year, plan_start), "平台登记合同"
-        previous = await _derived_value(session, indicator.code, year - 1, plan_start)
+        value, source = await _derived_value(figures, indicator.code, year, plan_start), "平台登记合同"
+        previous = await _derived_value(figures, indicator.code, year - 1, plan_start)
     else:
-        value, source = await _entered_value(session, indicator.code, year)
-        previous = (await _entered_value(session, indicator.code, year - 1))[0]
-    yearly = await session.get(StatYearlyTarget, (indicator.code, year))
+        value, source = targets.entered_value(indicator.code, year)
+        previous = targets.entered_value(indicator.code, year - 1)[0]
+    yearly = targets.yearly.get(indicator.code)
     target = yearly.target_value if yearly else (plan.target_value if plan else None)
     target_year = year if yearly else (plan.target_year if plan else None)
     cumulative = indicator.code in (CONTRACT_VALUE, LOCAL_CONVERSIONS)
@@ -142,6 +167,15 @@ async def progress(session: AsyncSession, indicator: StatIndicator, year: int) -
     )
 
 
-async def all_progress(session: AsyncSession, year: int) -> list[Progress]:
-    indicators = await session.scalars(select(StatIndicator).order_by(StatIndicator.code))
-    return [await progress(session, indicator, year) for indicator in indicators]
+async def progress(
+    session: AsyncSession, indicator: StatIndicator, year: int, figures: queries.FigureCache | None = None
+) -> Progress:
+    targets = await _load_targets(session, [indicator.code], year)
+    return await _progress(figures or queries.FigureCache(session), targets, indicator, year)
+
+
+async def all_progress(session: AsyncSession, year: int, figures: queries.FigureCache | None = None) -> list[Progress]:
+    indicators = list(await session.scalars(select(StatIndicator).order_by(StatIndicator.code)))
+    targets = await _load_targets(session, [indicator.code for indicator in indicators], year)
+    figures = figures or queries.FigureCache(session)
+    return [await _progress(figures, targets, indicator, year) for indicator in indicators]
