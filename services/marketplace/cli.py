@@ -39,9 +39,11 @@ from services.marketplace.search.service import (
     repair_index,
 )
 from services.marketplace.seed import DemoAccount, seed_demo_data
+from services.marketplace.seed_challenges import seed_demo_challenges
 from services.marketplace.seed_contracts import seed_demo_contracts
 from services.marketplace.seed_listings import seed_demo_listings
 from services.marketplace.settings import Settings
+from services.marketplace.settlement.ledger import ReconcileReport, reconcile
 from services.marketplace.statistics.rollups import rebuild_rollups
 from services.marketplace.statistics.verify import VerifyReport, verify_statistics
 from services.marketplace.worker import run_worker
@@ -55,6 +57,7 @@ outbox_app = typer.Typer(help="Outbox dead letters.", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 search_app = typer.Typer(help="Search index maintenance.", no_args_is_help=True)
 stats_app = typer.Typer(help="Statistics maintenance.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The settlement ledger.", no_args_is_help=True)
 eval_app = typer.Typer(help="Quality measurements.", no_args_is_help=True)
 app.add_typer(openapi_app, name="openapi")
 app.add_typer(users_app, name="users")
@@ -62,6 +65,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(import_app, name="import")
 app.add_typer(search_app, name="search")
 app.add_typer(stats_app, name="stats")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(eval_app, name="eval")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
@@ -95,6 +99,9 @@ async def _seed(settings: Settings) -> list[DemoAccount]:
             contracts = await seed_demo_contracts(session)
             if contracts:
                 typer.echo(f"seeded {contracts} registered technology contracts")
+            challenges = await seed_demo_challenges(session)
+            if challenges:
+                typer.echo(f"seeded {challenges} 揭榜挂帅 challenges (one open, one awarded)")
             return accounts
     finally:
         await engine.dispose()
@@ -486,3 +493,26 @@ def eval_matching(
         return format_report(report, per_demand=per_demand)
 
     typer.echo(asyncio.run(main()))
+
+
+@ledger_app.command("reconcile")
+def ledger_reconcile() -> None:
+    """Recompute every account balance and hold from the postings; report differences (exit 1 on any)."""
+    settings = _settings_with_database()
+
+    async def main() -> ReconcileReport:
+        async with _unit_of_work(settings) as session:
+            return await reconcile(session)
+
+    report = asyncio.run(main())
+    for difference in report.differences:
+        typer.echo(f"balance differs: {difference.describe()}")
+    for entry_id in report.unbalanced_entries:
+        typer.echo(f"entry does not balance: {entry_id}")
+    for entry_id in report.short_entries:
+        typer.echo(f"entry has fewer than two postings: {entry_id}")
+    for account_id in report.negative_accounts:
+        typer.echo(f"non-negative account is negative: {account_id}")
+    if not report.consistent:
+        raise typer.Exit(code=1)
+    typer.echo(f"ledger reconciled: {report.accounts} accounts and {report.entries} entries match their postings")

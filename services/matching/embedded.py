@@ -63,6 +63,11 @@ _LEXEME_FREQUENCIES = text(
     """
 )
 
+# For counting text matches only (SET LOCAL ends with the search's transaction): the planner reads a broad OR
+# of terms as most of the table and scans it, fetching every row's tsvector from TOAST to test it; the GIN
+# bitmap is exact and needs none of them (measured 73 ms against 19 ms on 100,000 documents).
+_PREFER_INDEX_SCANS = text("SET LOCAL enable_seqscan = off")
+
 _UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, OperationalError, InterfaceError)
 
 _UPSERT = text(
@@ -322,6 +327,8 @@ class EmbeddedEngine:
                     cap = max(self._max_candidates, query.offset + query.limit)
                     statement = relevance_statement(index, query, match, tiers, fuzzy_ids, cap)
             rows = (await connection.execute(statement)).all()
+            if condition is not None:
+                await connection.execute(_PREFER_INDEX_SCANS)
             totals = await connection.execute(totals_statement(index, query, condition, self._max_total_hits))
             total = 0
             facets: dict[str, dict[str, int]] = {facet: {} for facet in query.facets}

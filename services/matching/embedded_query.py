@@ -90,11 +90,9 @@ def _conjunction(lexemes: Sequence[str]) -> str:
 
 
 def _is_fuzzy_candidate(term: str) -> bool:
-    # Latin words only: their trigrams are selective and typos in them are common (perovskyte, igtb). Chinese
-    # terms are whole characters; their trigrams match thousands of rows, and search-mode segmentation already
+    # Latin letters only, five or more (Meilisearch's minimum for one typo): a Chinese term's trigrams, a code's
+    # ("000") or a short word's match thousands of rows, each to be rechecked; search-mode segmentation already
     # finds a Chinese word inside a longer one.
-    # Letters only: codes and numbers (v93000, 1200v) share trigrams like "000" with half the index. Five or
-    # more, like Meilisearch's minimum for one typo: a short word's few trigrams match far too many rows.
     return term.isascii() and term.isalpha() and len(term) >= MIN_FUZZY_LENGTH
 
 
@@ -243,7 +241,7 @@ def text_clause(match: TextMatch, fuzzy_ids: Sequence[str]) -> ColumnElement[boo
 
 
 def fuzzy_ids_statement(index: IndexDefinition, match: TextMatch, limit: int) -> Select[str]:
-    """Documents whose short fields hold a word like one of the longer query terms (a typo, a partial word)."""
+    """Documents whose title or keywords hold a word like one of the query's longer Latin words (a typo)."""
     similar = [literal(term, Text).bool_op("<%")(_documents.search_text) for term in match.fuzzy_terms]
     return select(_documents.doc_id).where(_documents.index_name == index.name, or_(*similar)).limit(limit)
 

@@ -152,9 +152,9 @@ def test_the_baselines_on_the_dev_set() -> None:
 
 # --------------------------------------------------------------------------------------------------- quality
 
-# Measured on the dev set with the embedded engine and the synonym list of services/matching/data: nDCG@10 0.726
-# (engine order 0.61, title ILIKE 0.215). The floor sits a little under it; raise it when the measured figure rises.
-NDCG_FLOOR = 0.70
+# Measured on the dev set with the embedded engine and the synonym list of services/matching/data: nDCG@10 0.762
+# (engine order 0.63, title ILIKE 0.215). The floor sits a little under it; raise it when the measured figure rises.
+NDCG_FLOOR = 0.74
 
 
 @pytest.fixture
