@@ -129,10 +129,11 @@ def _postmaster_pid(data_dir: Path) -> int | None:
 
 def remove_work_dir(work_dir: Path) -> None:
     """Last exit hook: stop our PostgreSQL if its own clean-up could not, then delete the directory."""
+    pgdata = str((work_dir / "pgdata").resolve())
     for process in psutil.process_iter(["name", "cmdline"]):
-        with contextlib.suppress(psutil.Error):
+        with contextlib.suppress(psutil.Error, ValueError, IndexError):
             cmdline = process.info["cmdline"] or []
-            if process.info["name"] == "postgres" and "-D" in cmdline and str(work_dir) in " ".join(cmdline):
+            if process.info["name"] == "postgres" and cmdline[cmdline.index("-D") + 1] == pgdata:
                 process.send_signal(signal.SIGINT)  # fast shutdown of the postmaster and its backends
                 try:
                     process.wait(10)
@@ -375,7 +376,8 @@ def profile_ours(
     assert server.process is not None
     raw = out_dir / "organisation_get.pyspy.txt"
     command = [py_spy, "record", "--pid", str(server.process.pid), "--rate", "250", "--format", "raw"]
-    command += ["--duration", str(max(1, round(duration))), "--output", str(raw), "--nonblocking"]
+    # Blocking sampling (py-spy pauses the process for each sample): consistent stacks; this run is not reported.
+    command += ["--duration", str(max(1, round(duration))), "--output", str(raw)]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         time.sleep(1.0)  # let py-spy attach before the load starts
@@ -392,45 +394,51 @@ def profile_ours(
     print_profile(raw)
 
 
+# Each sample is charged to the innermost frame that matches one of these (so SQLAlchemy code called from
+# a FastAPI dependency counts as SQLAlchemy); samples that match none are event loop / C-level work.
 PROFILE_BUCKETS = (
+    ("thread-pool hop (anyio worker threads, locks)", ("anyio/", "threading.py", "queue.py", "to_thread")),
     ("JWT decode (PyJWT)", ("jwt/",)),
     ("pydantic validation/serialisation", ("pydantic", "fastapi/_compat", "serialize_response", "jsonable_encoder")),
-    ("SQLAlchemy ORM / Core (python)", ("sqlalchemy/orm", "sqlalchemy/sql", "sqlalchemy/engine")),
-    ("SQLAlchemy pool + asyncpg adaptor", ("sqlalchemy/pool", "sqlalchemy/dialects", "sqlalchemy/util/_concurrency")),
-    ("asyncpg", ("asyncpg/",)),
-    ("FastAPI dependency injection / routing", ("fastapi/dependencies", "fastapi/routing")),
+    ("asyncpg (protocol, socket writes)", ("asyncpg/",)),
+    ("SQLAlchemy pool + asyncpg adaptor + greenlet", ("sqlalchemy/pool", "sqlalchemy/dialects", "concurrency.py")),
+    ("SQLAlchemy ORM / Core (python)", ("sqlalchemy/",)),
+    ("our code (services/)", ("services/",)),
+    ("FastAPI routing / dependency injection", ("fastapi/",)),
     ("Starlette routing / middleware", ("starlette/",)),
-    ("our middleware (request id, metrics, log)", ("observability.py", "kit/limits.py", "prometheus_client")),
-    ("logging", ("logging/",)),
+    ("prometheus_client / logging / uuid", ("prometheus_client", "logging/", "uuid.py")),
     ("uvicorn / httptools protocol", ("uvicorn/",)),
 )
 
 
+def _bucket(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, needles in PROFILE_BUCKETS:
+            if any(needle in frame for needle in needles):
+                return name
+    return "other (event loop, C code)"
+
+
 def print_profile(raw: Path) -> None:
-    inclusive: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
     buckets: collections.Counter[str] = collections.Counter()
-    total = 0
+    total = idle = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
         frames = stack.split(";")
+        if frames[-1].startswith("Condition.wait") and any(frame.startswith("Queue.get") for frame in frames):
+            idle += count  # an anyio worker thread waiting for work (py-spy does not see it as idle)
+            continue
         total += count
-        for frame in set(frames):
-            inclusive[frame] += count
         leaf[frames[-1]] += count
-        bucket = "other (event loop, idle, …)"
-        for name, needles in PROFILE_BUCKETS:
-            if any(needle in frame for frame in frames for needle in needles):
-                bucket = name
-                break
-        buckets[bucket] += count
+        buckets[_bucket(frames)] += count
     if not total:
         print("  (no samples)")
         return
-    print(f"  {total} samples; first matching bucket from the outermost layer (inclusive share):")
+    print(f"  {total} samples (idle worker threads' {idle} left out), charged to the innermost matching layer:")
     for name, count in buckets.most_common():
         print(f"  {100 * count / total:5.1f}%  {name}")
     print("  hottest leaf frames (self time):")

@@ -18,8 +18,9 @@ How:
 4. the figures of the rollup path (``queries.region_year``) and of the raw queries must be equal;
 5. timings, one request at a time after a warm-up: ``queries.region_year(session, "3401", year)`` alone;
    the dashboard's whole work in-process (the endpoint function: this year, last year's months,
-   achievements converted and every indicator's progress); ``GET /v1/statistics/dashboard`` over HTTP
-   with httpx against uvicorn on loopback (one process, worker off); and the plain aggregate queries
+   achievements converted and every indicator's progress); ``GET /v1/statistics/dashboard`` through the
+   whole app in-process (httpx ASGI transport) and over HTTP with httpx against uvicorn on loopback (one
+   process, worker off); and the plain aggregate queries
    (``raw_figures``: one GROUP BY per breakdown over ``stat_contract_changes``, what a developer writes
    first). Results in ``bench/results/statistics.json``.
 """
@@ -44,10 +45,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.marketplace import db
+from services.marketplace.app import create_app
 from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.identity.auth import Principal
 from services.marketplace.identity.security import hash_password, issue_access_token
@@ -499,6 +502,22 @@ async def time_http(database_url: str, token: str, year: int, requests: int, war
         await asyncio.wait_for(server.wait(), timeout=10)
 
 
+async def time_asgi(settings: Settings, token: str, year: int, requests: int, warmup: int) -> Timing:
+    """``GET /v1/statistics/dashboard`` through the whole app in this process (httpx's ASGI transport)."""
+    application = create_app(settings)
+    async with LifespanManager(application):
+        transport = httpx.ASGITransport(app=application)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+
+            async def call() -> None:
+                response = await client.get("/v1/statistics/dashboard", params={"year": year})
+                if response.status_code != 200:
+                    raise SystemExit(f"dashboard answered {response.status_code}: {response.text[:500]}")
+
+            return await time_async("HTTP GET /v1/statistics/dashboard (in-process, ASGI)", call, requests, warmup)
+
+
 async def official(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> tuple[Principal, str]:
     async with db.unit_of_work(sessionmaker) as session:
         body = Organisation(
@@ -580,6 +599,7 @@ async def run(contracts: int, requests: int, raw_requests: int) -> int:
                     await raw_figures(session, HEFEI, year)
 
             warmup = max(5, requests // 10)
+            load_before = os.getloadavg()[0]
             timings = [
                 await time_async(
                     'queries.region_year(session, "3401", year), in-process', region_year_only, requests, warmup
@@ -588,17 +608,22 @@ async def run(contracts: int, requests: int, raw_requests: int) -> int:
                     "dashboard endpoint function (all it computes), in-process", dashboard_in_process, requests, warmup
                 ),
             ]
+            app_settings = Settings(database_url=url, run_worker_in_process=False, log_level="WARNING", log_json=False)
+            timings.append(await time_asgi(app_settings, token, year, requests, warmup))
             http, answer = await time_http(url, token, year, requests, warmup)
             timings.append(http)
             raw_timing = await time_async(
                 "plain aggregate SQL over the facts (10 GROUP BY queries)", plain_aggregate, raw_requests, 1
             )
             timings.append(raw_timing)
+            load_after = os.getloadavg()[0]
             gross = answer["hefei"]["totals"]["gross"]
             assert int(gross["contract_amount_fen_text"]) == rolled.totals.gross.contract_amount_fen
         finally:
             await engine.dispose()
     print_table(timings)
+    # 2 cores shared with everything else on the machine: a busy machine shows in the p99 first.
+    print(f"load average (1 min) before / after the timings: {load_before:.2f} / {load_after:.2f}")
     ratio_http = raw_timing.percentile(0.5) / http.percentile(0.5)
     ratio_same_figures = raw_timing.percentile(0.5) / timings[0].percentile(0.5)
     print(
@@ -619,6 +644,7 @@ async def run(contracts: int, requests: int, raw_requests: int) -> int:
                 "ratio_plain_over_http_p50": round(ratio_http, 1),
                 "ratio_plain_over_region_year_p50": round(ratio_same_figures, 1),
                 "cpus": os.cpu_count(),
+                "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
             },
             ensure_ascii=False,
             indent=2,

@@ -16,6 +16,7 @@ from services.marketplace import db
 from services.marketplace.audit.endpoints import router as audit_router
 from services.marketplace.challenges.endpoints import routers as challenge_routers
 from services.marketplace.contracts.endpoints import routers as contract_routers
+from services.marketplace.dashboard.endpoints import router as dashboard_router
 from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.health.endpoints import router as health_router
 from services.marketplace.identity.endpoints import routers as identity_routers
@@ -31,6 +32,7 @@ from services.marketplace.search.endpoints import matches_router
 from services.marketplace.search.endpoints import router as search_router
 from services.marketplace.search.engines import create_search_engine, prepare_indexes
 from services.marketplace.settings import Settings
+from services.marketplace.settlement.endpoints import routers as settlement_routers
 from services.marketplace.statistics.endpoints import router as statistics_router
 from services.marketplace.worker import run_worker
 from services.matching.engine import SearchUnavailable
@@ -53,6 +55,8 @@ ROUTERS: list[APIRouter] = [
     matches_router,
     notifications_router,
     statistics_router,
+    dashboard_router,
+    *settlement_routers,
     audit_router,
     outbox_router,
 ]

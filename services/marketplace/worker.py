@@ -22,6 +22,7 @@ from services.marketplace.models import IdempotencyRecord
 from services.marketplace.outbox.relay import HandlerRegistry, OutboxRelay
 from services.marketplace.search.tasks import register_search_handlers
 from services.marketplace.settings import Settings
+from services.marketplace.settlement import tasks as settlement_tasks
 from services.marketplace.statistics.tasks import register_statistics_handlers
 from services.matching.engine import SearchEngine
 
@@ -57,6 +58,8 @@ TIMERS = (
     Timer("close_expired_listings", 60.0, listing_tasks.close_expired_listings),
     Timer("remind_reverification", 3600.0, listing_tasks.remind_reverification),
     Timer("run_import_jobs", 2.0, listing_imports.run_queued_import_jobs),
+    Timer("expire_pending_entries", 60.0, settlement_tasks.expire_pending_entries),
+    Timer("expire_vouchers", 300.0, settlement_tasks.expire_vouchers),
     Timer("close_challenge_applications", 60.0, challenge_tasks.close_applications_at_deadline),
     Timer("award_after_public_notice", 60.0, challenge_tasks.award_after_public_notice),
 )
@@ -67,6 +70,7 @@ def build_handler_registry(search: SearchEngine) -> HandlerRegistry:
     registry = HandlerRegistry()
     register_search_handlers(registry, search)
     register_statistics_handlers(registry)
+    settlement_tasks.register_settlement_handlers(registry)
     challenge_tasks.register_challenge_handlers(registry, search)
     return registry
 

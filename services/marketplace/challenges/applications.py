@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -170,7 +171,10 @@ async def update_application(
 ) -> ChallengeApplication:
     access = await service.load_access(session, principal, challenge_id, for_update=False)
     application = await _own_application(session, access, application_id, "修改揭榜申请")
-    changes = data.model_dump(mode="json", exclude_unset=True)
+    changes: dict[str, Any] = {name: getattr(data, name) for name in data.model_fields_set}
+    for name in ("team", "attachments"):
+        if changes.get(name) is not None:
+            changes[name] = [item.model_dump(mode="json") for item in changes[name]]
     nulls = sorted(name for name in ("proposal", "team", "attachments") if name in changes and changes[name] is None)
     if nulls:
         raise ValidationProblem.for_field(["body", nulls[0]], "以下字段不能为 null：" + "、".join(nulls))

@@ -115,11 +115,18 @@ async def start_delivery(session: AsyncSession, principal: Principal, challenge_
     return await _transition(session, access, "start_delivery", delivery_started_at=utcnow())
 
 
+def _require_party_or_overseer(access: ChallengeAccess, what: str) -> None:
+    if not (access.is_poster or access.is_winner or access.is_platform or access.is_official):
+        raise Forbidden(f"{what}只对发榜方、揭榜方、平台管理员和主管部门公开")
+
+
 async def list_milestones(
     session: AsyncSession, principal: Principal, challenge_id: uuid.UUID
 ) -> list[ChallengeMilestone]:
-    challenge = await service.get_challenge(session, principal, challenge_id)
-    return await repo.milestones(session, challenge.id)
+    """Deliverables are the parties' business: the poster, the winner, platform staff and officials."""
+    access = await service.load_access(session, principal, challenge_id, for_update=False)
+    _require_party_or_overseer(access, "里程碑与交付成果")
+    return await repo.milestones(session, access.challenge.id)
 
 
 async def _milestone(
@@ -308,8 +315,7 @@ async def money_of(
     """The escrow, its movements and the subsidy tranches: for the poster, the winner, platform staff and
     officials."""
     access = await service.load_access(session, principal, challenge_id, for_update=False)
-    if not (access.is_poster or access.is_winner or access.is_platform or access.is_official):
-        raise Forbidden("资金记录只对发榜方、揭榜方、平台管理员和主管部门公开")
+    _require_party_or_overseer(access, "资金记录")
     if access.challenge.status not in AWARDED_STATUSES:
         return None, [], []
     challenge_id = access.challenge.id

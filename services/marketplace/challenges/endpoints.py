@@ -6,8 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy import and_, cast, or_, select
-from sqlalchemy.types import String
 
 from services.marketplace.audit.schemas import AuditEventRead
 from services.marketplace.challenges import applications, delivery, programmes, review, service
@@ -49,10 +47,10 @@ from services.marketplace.challenges.schemas import (
 )
 from services.marketplace.dependencies import SessionDep
 from services.marketplace.identity.auth import OptionalPrincipalDep, PrincipalDep
-from services.marketplace.kit.errors import Forbidden, problem_responses
+from services.marketplace.kit.errors import Unauthorized, problem_responses
 from services.marketplace.kit.idempotency import IdempotencyDep
 from services.marketplace.kit.pagination import Page, PageRequestDep, paginate
-from services.marketplace.models import AuditEvent, Challenge, ChallengeApplication, SubsidyProgramme, User
+from services.marketplace.models import AuditEvent, Challenge, SubsidyProgramme, User
 
 READ_ERRORS = problem_responses(401, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
@@ -123,7 +121,7 @@ async def list_challenges(
         statement = statement.where(Challenge.status == query.status.value)
     if query.mine:
         if principal is None:
-            raise Forbidden("需要登录才能查看本机构的榜单")
+            raise Unauthorized("需要登录才能查看本机构的榜单")
         statement = statement.where(Challenge.organisation_id == principal.organisation_id)
     rows, cursor = await paginate(session, statement, page, [Challenge.created_at, Challenge.id])
     return Page(items=[ChallengeRead.build(row) for row in rows], next_cursor=cursor)
@@ -174,18 +172,7 @@ async def get_challenge_audit_trail(
     challenge_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, page: PageRequestDep
 ) -> Page[AuditEventRead]:
     """Every step, score and decision of the challenge and its applications: platform staff and officials."""
-    access = await service.load_access(session, principal, challenge_id, for_update=False)
-    if not (access.is_platform or access.is_official):
-        raise Forbidden("完整审计记录只对平台管理员和主管部门公开")
-    application_ids = select(cast(ChallengeApplication.id, String)).where(
-        ChallengeApplication.challenge_id == challenge_id
-    )
-    statement = select(AuditEvent).where(
-        or_(
-            and_(AuditEvent.object_type == "challenge", AuditEvent.object_id == str(challenge_id)),
-            and_(AuditEvent.object_type == "challenge_application", AuditEvent.object_id.in_(application_ids)),
-        )
-    )
+    statement = await service.audit_trail(session, principal, challenge_id)
     rows, cursor = await paginate(session, statement, page, [AuditEvent.id], descending=False)
     return Page(items=[AuditEventRead.model_validate(row) for row in rows], next_cursor=cursor)
 
@@ -246,6 +233,7 @@ async def get_challenge_ranking(challenge_id: uuid.UUID, session: SessionDep, pr
         missing_scores=ranking.missing_scores,
         entries=[RankingEntry.model_validate(entry) for entry in ranking.entries],
         recorded=ranking.recorded,
+        shortlist_reason=ranking.shortlist_reason,
     )
 
 
@@ -315,7 +303,7 @@ async def start_challenge_delivery(
     return ChallengeRead.build(await delivery.start_delivery(session, principal, challenge_id))
 
 
-@router.get("/{challenge_id}/milestones", responses=READ_ERRORS)
+@router.get("/{challenge_id}/milestones", responses=RESTRICTED_READ_ERRORS)
 async def list_challenge_milestones(
     challenge_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> list[MilestoneRead]:

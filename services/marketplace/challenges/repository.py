@@ -15,13 +15,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.marketplace.challenges.specs import PRIVATE_STATUSES, SUBMITTED_APPLICATION_STATUSES
 from services.marketplace.identity.auth import Principal
 from services.marketplace.models import (
+    AuditEvent,
     Challenge,
     ChallengeApplication,
     ChallengeCodeCounter,
@@ -100,6 +101,19 @@ async def issue_code_serial(session: AsyncSession, year: int) -> int:
     serial = await session.scalar(statement)
     assert serial is not None
     return int(serial)
+
+
+def audit_trail(challenge_id: uuid.UUID) -> Select[Any]:
+    """The audit rows of the challenge and of its applications (scores and conflicts are filed there)."""
+    application_ids = select(cast(ChallengeApplication.id, String)).where(
+        ChallengeApplication.challenge_id == challenge_id
+    )
+    return select(AuditEvent).where(
+        or_(
+            and_(AuditEvent.object_type == "challenge", AuditEvent.object_id == str(challenge_id)),
+            and_(AuditEvent.object_type == "challenge_application", AuditEvent.object_id.in_(application_ids)),
+        )
+    )
 
 
 # --- applications ------------------------------------------------------------------------------------------

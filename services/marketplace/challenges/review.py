@@ -290,6 +290,7 @@ class Ranking:
     missing_scores: int
     entries: list[dict[str, Any]]
     recorded: list[dict[str, Any]] | None
+    shortlist_reason: str | None = None
 
 
 def _entry(ranked: RankedApplication, shortlisted: bool) -> dict[str, Any]:
@@ -343,7 +344,13 @@ async def get_ranking(session: AsyncSession, principal: Principal, challenge_id:
             entry | {"shortlisted": uuid.UUID(entry["application_id"]) in shortlisted}
             for entry in challenge.panel_ranking
         ]
-        return Ranking(complete=True, missing_scores=0, entries=entries, recorded=challenge.panel_ranking)
+        return Ranking(
+            complete=True,
+            missing_scores=0,
+            entries=entries,
+            recorded=challenge.panel_ranking,
+            shortlist_reason=challenge.shortlist_reason,
+        )
     ranked, missing = await live_ranking(session, challenge)
     entries = [_entry(row, row.application_id in shortlisted) for row in ranked]
     return Ranking(complete=missing == 0, missing_scores=missing, entries=entries, recorded=None)

@@ -433,6 +433,7 @@ class RankingRead(BaseModel):
     missing_scores: int
     entries: list[RankingEntry]
     recorded: list[dict[str, Any]] | None = Field(description="确定入围名单时记录在案的专家组排名")
+    shortlist_reason: str | None = Field(description="入围名单偏离排名时发榜方的说明")
 
 
 class ShortlistRequest(InputModel):

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pydantic
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.marketplace.audit.service import record_audit
@@ -26,7 +26,7 @@ from services.marketplace.challenges.policies import (
 from services.marketplace.challenges.schemas import ChallengeCreate, ChallengeUpdate, terms_problems
 from services.marketplace.challenges.specs import APPLICATION_LIFECYCLE, CHALLENGE_LIFECYCLE
 from services.marketplace.identity.auth import Principal
-from services.marketplace.kit.errors import Conflict, FieldError, NotFound, ValidationProblem
+from services.marketplace.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationProblem
 from services.marketplace.kit.timeutil import end_of_shanghai_day, shanghai_date, utcnow
 from services.marketplace.models import Challenge, ChallengeApplication, Organisation, SubsidyProgramme
 from services.marketplace.models.challenges import ApplicationStatus, ChallengeStatus
@@ -126,6 +126,14 @@ async def get_challenge_locked_for_share(
     if challenge is None:
         raise NotFound(f"{LABEL}不存在")
     return challenge
+
+
+async def audit_trail(session: AsyncSession, principal: Principal, challenge_id: uuid.UUID) -> Select[Any]:
+    """Every step, score and decision of the challenge: for platform staff and officials."""
+    access = await load_access(session, principal, challenge_id, for_update=False)
+    if not (access.is_platform or access.is_official):
+        raise Forbidden("完整审计记录只对平台管理员和主管部门公开")
+    return repo.audit_trail(access.challenge.id)
 
 
 # --- the terms ---------------------------------------------------------------------------------------------

@@ -109,6 +109,15 @@ _APPLICATION_NEWS = {
 }
 
 
+_STATUS_LABELS = {
+    "submitted": "已提交",
+    "withdrawn": "已撤回",
+    "returned": "退回修改",
+    "rejected": "未通过",
+    "accepted": "揭榜成功",
+}
+
+
 async def notify_applicant(session: AsyncSession, event: Event) -> None:
     """Every state change of an application reaches the applicant's administrators and members."""
     if event.topic not in events.NOTIFIED_APPLICATION_TOPICS:
@@ -119,7 +128,7 @@ async def notify_applicant(session: AsyncSession, event: Event) -> None:
     message = Message(
         kind=event.topic,
         title=f"{headline}：{payload['challenge_title']}",
-        body=f"榜单 {payload['challenge_code']}，申请状态：{payload['status']}。"
+        body=f"榜单 {payload['challenge_code']}，申请状态：{_STATUS_LABELS.get(payload['status'], payload['status'])}。"
         + (f"说明：{comment}" if comment else ""),
         dedup_key=f"challenge-application:{event.id}",
         data={

@@ -131,7 +131,9 @@ async def live_pending(session: AsyncSession, pending_id: uuid.UUID) -> LedgerPe
     """The entry of the chain starting at ``pending_id`` that is still held, if any."""
     current: LedgerPendingEntry | None = await session.get(LedgerPendingEntry, pending_id)
     while current is not None and current.status != PendingStatus.pending.value:
-        current = await session.scalar(select(LedgerPendingEntry).where(LedgerPendingEntry.predecessor_id == current.id))
+        current = await session.scalar(
+            select(LedgerPendingEntry).where(LedgerPendingEntry.predecessor_id == current.id)
+        )
     return current
 
 

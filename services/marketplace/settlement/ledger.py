@@ -22,19 +22,20 @@ Services call these functions inside their unit of work; nothing here commits.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from services.marketplace.kit.errors import Conflict, IllegalTransition
 from services.marketplace.kit.timeutil import utcnow
-from services.marketplace.models import LedgerAccount, LedgerEntry, LedgerPendingEntry
+from services.marketplace.models import LedgerAccount, LedgerEntry, LedgerPendingEntry, LedgerPosting
 from services.marketplace.models.settlement import (
     DEBIT_NORMAL_KINDS,
     NON_NEGATIVE_KINDS,
@@ -97,6 +98,36 @@ def _account_values(kind: AccountKind, organisation_id: uuid.UUID | None, curren
     }
 
 
+AccountKey = tuple[str, uuid.UUID | None, str]
+# Accounts already committed when first read never change and are never deleted, so every session of the
+# process may reuse them (keyed by database, so test databases do not mix); accounts a transaction creates stay
+# in that session's own cache only, which a rollback clears.
+_COMMITTED_ACCOUNTS: OrderedDict[tuple[str, AccountKey], LedgerAccount] = OrderedDict()
+_COMMITTED_ACCOUNTS_MAX = 10_000
+_ACCOUNT_COLUMNS = ("id", "kind", "organisation_id", "currency", "normal_side", "non_negative", "shards", "created_at")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_accounts_created_in_a_rolled_back_transaction(session: Session, previous: SessionTransaction) -> None:
+    session.info.pop(_ACCOUNT_CACHE, None)
+
+
+def _database_of(session: AsyncSession) -> str:
+    bind = session.bind
+    if bind is None:
+        return ""
+    return str((bind if isinstance(bind, AsyncEngine) else bind.engine).url)
+
+
+def _remember_committed(database: str, key: AccountKey, found: LedgerAccount) -> None:
+    _COMMITTED_ACCOUNTS[(database, key)] = LedgerAccount(
+        **{column: getattr(found, column) for column in _ACCOUNT_COLUMNS}
+    )
+    _COMMITTED_ACCOUNTS.move_to_end((database, key))
+    while len(_COMMITTED_ACCOUNTS) > _COMMITTED_ACCOUNTS_MAX:
+        _COMMITTED_ACCOUNTS.popitem(last=False)
+
+
 async def account(
     session: AsyncSession,
     kind: AccountKind,
@@ -106,10 +137,12 @@ async def account(
     """The account of ``kind`` (platform kinds have no organisation), created on first use, race-free."""
     if (kind in PLATFORM_KINDS) != (organisation_id is None):
         raise ValueError(f"{kind.value} accounts {'have no' if kind in PLATFORM_KINDS else 'need an'} owner")
-    cache: dict[tuple[str, uuid.UUID | None, str], LedgerAccount] = session.info.setdefault(_ACCOUNT_CACHE, {})
+    cache: dict[AccountKey, LedgerAccount] = session.info.setdefault(_ACCOUNT_CACHE, {})
     key = (kind.value, organisation_id, currency)
-    if key in cache:
-        return cache[key]
+    database = _database_of(session)
+    found = cache.get(key) or _COMMITTED_ACCOUNTS.get((database, key))
+    if found is not None:
+        return found
     owner = (
         LedgerAccount.organisation_id.is_(None)
         if organisation_id is None
@@ -117,7 +150,9 @@ async def account(
     )
     statement = select(LedgerAccount).where(LedgerAccount.kind == kind.value, LedgerAccount.currency == currency, owner)
     found = await session.scalar(statement)
-    if found is None:
+    if found is not None:
+        _remember_committed(database, key, found)
+    else:
         values = _account_values(kind, organisation_id, currency)
         index = ["organisation_id", "kind", "currency"] if organisation_id else ["kind", "currency"]
         where = text("organisation_id IS NOT NULL" if organisation_id else "organisation_id IS NULL")
@@ -271,7 +306,7 @@ async def post_entry(
     """Post a balanced entry once per ``reference``; a second post of the same reference is ``AlreadyPosted``."""
     legs = [leg for leg in legs if leg.amount_fen != 0]
     _check_legs(legs)
-    entry_id = await session.scalar(
+    entry: LedgerEntry | None = await session.scalar(
         insert(LedgerEntry)
         .values(
             reference=reference,
@@ -281,28 +316,24 @@ async def post_entry(
             request_id=request_id_var.get(),
         )
         .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(LedgerEntry.id)
+        .returning(LedgerEntry)
     )
-    if entry_id is None:
+    if entry is None:
         raise AlreadyPosted(f"业务 {reference} 已记账", reference=reference)
     await session.execute(
-        text(
-            "INSERT INTO ledger_postings (entry_id, account_id, currency, amount_fen) "
-            "VALUES (:entry_id, :account_id, :currency, :amount_fen)"
-        ),
-        [
-            {
-                "entry_id": entry_id,
-                "account_id": leg.account.id,
-                "currency": leg.account.currency,
-                "amount_fen": leg.amount_fen,
-            }
-            for leg in legs
-        ],
+        insert(LedgerPosting).values(
+            [
+                {
+                    "entry_id": entry.id,
+                    "account_id": leg.account.id,
+                    "currency": leg.account.currency,
+                    "amount_fen": leg.amount_fen,
+                }
+                for leg in legs
+            ]
+        )
     )
     await _apply(session, legs)
-    entry = await session.get(LedgerEntry, entry_id)
-    assert entry is not None
     return entry
 
 
@@ -328,6 +359,21 @@ async def reverse_entry(session: AsyncSession, entry: LedgerEntry, *, reference:
 
 
 # --- pending entries --------------------------------------------------------------------------------
+
+
+async def _lock_rows(session: AsyncSession, accounts: Sequence[LedgerAccount | None]) -> None:
+    """Lock the single balance rows of ``accounts`` in the one global order (account id) before touching any
+    of them: a hold taken first and a posting's legs taken later would otherwise lock out of that order and
+    deadlock against a concurrent posting of the same accounts."""
+    ids = sorted({account_.id for account_ in accounts if account_ is not None and account_.shards == 1}, key=str)
+    if len(ids) > 1:
+        await session.execute(
+            text(
+                "SELECT account_id FROM ledger_balances WHERE account_id = ANY(:ids) AND shard = 0 "
+                "ORDER BY account_id FOR UPDATE"
+            ),
+            {"ids": ids},
+        )
 
 
 async def _hold(session: AsyncSession, account_: LedgerAccount, amount: int) -> None:
@@ -371,6 +417,7 @@ async def create_pending(
     existing = await session.scalar(select(LedgerPendingEntry.id).where(LedgerPendingEntry.reference == reference))
     if existing is not None:
         raise AlreadyPosted(f"预留 {reference} 已存在", reference=reference)
+    await _lock_rows(session, [debit_account, credit_account])
     await _hold(session, debit_account, amount_fen)
     pending = LedgerPendingEntry(
         reference=reference,
@@ -464,6 +511,7 @@ async def post_pending(
         credits = [CreditSplit(destination, amount)]
     if sum(split.amount_fen for split in credits) != amount:
         raise UnbalancedEntry("credits must sum to the posted amount")
+    await _lock_rows(session, [debit_account, *(split.account for split in credits)])
     await _release(session, debit_account.id, pending.amount_fen)
     entry = await post_entry(
         session,

@@ -20,7 +20,7 @@ from services.marketplace.identity.auth import Principal
 from services.marketplace.kit.errors import Conflict, NotFound, ValidationProblem
 from services.marketplace.kit.money import split_fee, split_largest_remainder
 from services.marketplace.kit.timeutil import utcnow
-from services.marketplace.models import Contract, Payment, SettlementMilestone
+from services.marketplace.models import Contract, Payment, Role, SettlementMilestone
 from services.marketplace.models.contracts import Side
 from services.marketplace.models.settlement import AccountKind, MilestoneStatus, PaymentStatus
 from services.marketplace.settlement import events, ledger
@@ -199,10 +199,15 @@ class MilestoneView:
 
 
 async def milestone_views(session: AsyncSession, principal: Principal, contract_id: uuid.UUID) -> list[MilestoneView]:
-    """The contract's schedule with each milestone's money; only the parties see it (and their broker)."""
+    """The contract's schedule with each milestone's money: for the parties, their broker and officials (who
+    oversee registered contracts); a registrar, who also reads the contract, does not see its money."""
     contract = await readable_contract(session, principal, contract_id)
     parties = (contract.seller_organisation_id, contract.buyer_organisation_id)
-    if not (any(acts_for(principal, party) for party in parties) or principal.user_id == contract.broker_user_id):
+    if not (
+        any(acts_for(principal, party) for party in parties)
+        or (principal.user_id is not None and principal.user_id == contract.broker_user_id)
+        or principal.has_role(Role.official)
+    ):
         raise NotFound("技术合同不存在")
     rows = {
         row.milestone_index: row

@@ -23,9 +23,7 @@ def require_user(principal: Principal, what: str) -> uuid.UUID:
 
 
 def acts_for(principal: Principal, organisation_id: uuid.UUID | None) -> bool:
-    return (
-        organisation_id is not None and principal.belongs_to(organisation_id) and principal.has_role(*PARTY_ROLES)
-    )
+    return organisation_id is not None and principal.belongs_to(organisation_id) and principal.has_role(*PARTY_ROLES)
 
 
 def check_can_pay_for(principal: Principal, organisation_id: uuid.UUID, what: str) -> None:

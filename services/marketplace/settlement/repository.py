@@ -60,7 +60,9 @@ async def payment_by_intent(session: AsyncSession, intent_id: str) -> Payment | 
 
 
 async def refunds_of(session: AsyncSession, payment_id: uuid.UUID) -> list[Refund]:
-    return list(await session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.created_at)))
+    return list(
+        await session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.created_at))
+    )
 
 
 def readable_accounts(principal: Principal) -> Select[Any]:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
-from services.marketplace.kit.validators import MAX_FEN, NonBlank, Title
+from services.marketplace.kit.validators import MAX_FEN, Title
 from services.marketplace.models.settlement import (
     AccountKind,
     MilestoneStatus,
@@ -298,7 +298,3 @@ class RedemptionRead(BaseModel):
 class WebhookAck(BaseModel):
     received: bool
     duplicate: bool
-
-
-class ReasonBody(_Input):
-    note: NonBlank | None = None

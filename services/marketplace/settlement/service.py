@@ -17,7 +17,14 @@ from services.marketplace.identity.auth import Principal
 from services.marketplace.kit.errors import Conflict, FieldError, NotFound, ValidationProblem
 from services.marketplace.kit.money import format_yuan
 from services.marketplace.kit.timeutil import utcnow
-from services.marketplace.models import GovernmentPayable, Organisation, Payment, Refund, SettlementMilestone
+from services.marketplace.models import (
+    GovernmentPayable,
+    LedgerAccount,
+    Organisation,
+    Payment,
+    Refund,
+    SettlementMilestone,
+)
 from services.marketplace.models.identity import OrganisationKind
 from services.marketplace.models.settlement import (
     AccountKind,
@@ -332,7 +339,7 @@ async def cancel_payment(session: AsyncSession, principal: Principal | None, pay
 
 async def _refund_source(
     session: AsyncSession, payment: Payment, amount: int, *, strict: bool
-) -> tuple[ledger.LedgerAccount, SettlementMilestone | None]:
+) -> tuple[LedgerAccount, SettlementMilestone | None]:
     """Where a refund comes from: the payer's escrow while it holds the money; once it moved on, the payer owes
     it back (its receivable). ``strict`` (an API refund) refuses instead of falling back."""
     purpose = PaymentPurpose(payment.purpose)

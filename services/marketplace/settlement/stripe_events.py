@@ -156,9 +156,7 @@ HANDLERS = {
 
 async def process_inbox_event(session: AsyncSession, event_id: str) -> str | None:
     """Apply one stored event once; returns its outcome, or None when it was already processed."""
-    inbox = await session.scalar(
-        select(StripeInboxEvent).where(StripeInboxEvent.id == event_id).with_for_update()
-    )
+    inbox = await session.scalar(select(StripeInboxEvent).where(StripeInboxEvent.id == event_id).with_for_update())
     if inbox is None or inbox.processed_at is not None:
         return None
     handler = HANDLERS.get(inbox.type)

@@ -141,9 +141,7 @@ async def redeem(
     return redemption
 
 
-async def _redemption(
-    session: AsyncSession, voucher: InnovationVoucher, redemption_id: uuid.UUID
-) -> VoucherRedemption:
+async def _redemption(session: AsyncSession, voucher: InnovationVoucher, redemption_id: uuid.UUID) -> VoucherRedemption:
     redemption = await session.scalar(
         select(VoucherRedemption)
         .where(VoucherRedemption.id == redemption_id, VoucherRedemption.voucher_id == voucher.id)

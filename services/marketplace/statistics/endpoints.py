@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from services.marketplace.dependencies import SessionDep
 from services.marketplace.identity.auth import Principal, require_roles
@@ -10,7 +11,7 @@ from services.marketplace.kit.errors import NotFound, problem_responses
 from services.marketplace.kit.regions import get_region
 from services.marketplace.kit.timeutil import shanghai_date, utcnow
 from services.marketplace.models import Role, StatIndicator
-from services.marketplace.statistics import indicators, queries, service
+from services.marketplace.statistics import export, indicators, queries, service
 from services.marketplace.statistics.queries import Figure, RegionYear, SideFigures
 from services.marketplace.statistics.schemas import (
     DashboardRead,
@@ -55,15 +56,19 @@ def _sides(sides: SideFigures) -> SidesRead:
     )
 
 
+def _region_name(region: str) -> str | None:
+    named = get_region(region.ljust(6, "0"))
+    return named.name if named else None
+
+
 async def _region_year(
     session: SessionDep, region: str, year: int, cache: queries.FigureCache | None = None
 ) -> RegionYearRead:
     cache = cache or queries.FigureCache(session)
     figures: RegionYear = await cache.region_year(region, year)
-    named = get_region(region.ljust(6, "0"))
     return RegionYearRead(
         region=region,
-        region_name=named.name if named else None,
+        region_name=_region_name(region),
         year=year,
         source=figures.source,
         totals=_sides(figures.totals),
@@ -99,6 +104,29 @@ async def dashboard(session: SessionDep, _: Reader, year: Year = None) -> Dashbo
             ProgressRead.model_validate(item) for item in await indicators.all_progress(session, this_year, cache)
         ],
     )
+
+
+@router.get(
+    "/export.xlsx",
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {export.XLSX_MEDIA_TYPE: {}}, "description": "Excel 工作簿"}},
+)
+async def export_statistics(session: SessionDep, _: Reader, region: Region = "3401", year: Year = None) -> Response:
+    """一年的统计（.xlsx）：汇总（输出、吸纳、合计、去重），每个分解一张工作表（合同类型、技术领域、卖方性质、区县、
+    对方所在地、月份），以及规划指标。金额以元（由整数分精确换算）和分给出。"""
+    this_year = _year(year)
+    cache = queries.FigureCache(session)
+    name = _region_name(region) or region
+    content = export.statistics_workbook(
+        await cache.region_year(region, this_year),
+        name,
+        await cache.achievements_converted(this_year, this_year),
+        await indicators.all_progress(session, this_year, cache),
+        utcnow(),
+    )
+    filename = f"{name}-{this_year}-技术合同统计.xlsx"
+    disposition = f"attachment; filename=\"statistics-{region}-{this_year}.xlsx\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=export.XLSX_MEDIA_TYPE, headers={"Content-Disposition": disposition})
 
 
 @router.get("/indicators", responses=ERRORS)

@@ -15,11 +15,13 @@ from fastapi.routing import APIRoute
 
 from services.marketplace.app import ROUTERS
 from services.marketplace.models.identity import OrganisationKind, Role
+from tests.marketplace.challenges.conftest import CHALLENGE_BODIES, application_body, challenge_body
 from tests.marketplace.contracts.conftest import contract_body, milestones
 from tests.support import Actors, achievement_body, demand_body
 
 # Object ids owned by organisation C (unverified, so nothing of it is public) for each path parameter;
-# contracts, amendments, deal rooms and offers are D's and A's, which neither B nor the official may see.
+# contracts, amendments, deal rooms and offers are D's and A's, which neither B nor the official may see;
+# the challenge is D's draft and the application C's draft (the milestone and objection ids name nothing).
 PRIVATE_OBJECTS = {
     "organisation_id",
     "user_id",
@@ -31,6 +33,10 @@ PRIVATE_OBJECTS = {
     "amendment_id",
     "room_id",
     "offer_id",
+    "challenge_id",
+    "application_id",
+    "milestone_id",
+    "objection_id",
 }
 CONTRACT_OBJECTS = {"contract_id", "amendment_id"}
 DEAL_ROOM_OBJECTS = {"room_id", "offer_id"}
@@ -65,6 +71,7 @@ BODIES: dict[str, dict[str, object]] = {
     "invite_deal_room_broker": {"broker_id": str(uuid.UUID(int=1))},
     "post_deal_room_message": {"body": "越权"},
     "make_deal_room_offer": {"price_fen": 100, "transfer_mode": "license", "terms": "越权"},
+    **CHALLENGE_BODIES,
 }
 
 
@@ -94,7 +101,29 @@ async def _private_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, s
         "/v1/achievements/listing_id": achievement.json()["id"],
         "/v1/demands/listing_id": demand.json()["id"],
         "request_id": request.json()["id"],
+        "milestone_index": "0",
+        **await _challenge_ids(client, actors),
     } | await _deal_ids(client, actors)
+
+
+async def _challenge_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]:
+    """D's draft challenge, and C's draft application to another, published challenge of D."""
+    d_admin = actors["d_admin"].headers
+    draft = await client.post("/v1/challenges", json=challenge_body(), headers=d_admin)
+    published = (await client.post("/v1/challenges", json=challenge_body(), headers=d_admin)).json()["id"]
+    await client.post(f"/v1/challenges/{published}/submit", headers=d_admin)
+    approved = await client.post(f"/v1/challenges/{published}/approve", headers=actors["platform_admin"].headers)
+    assert approved.status_code == 200, approved.text
+    application = await client.post(
+        f"/v1/challenges/{published}/applications", json=application_body(), headers=actors["c_admin"].headers
+    )
+    assert application.status_code == 201, application.text
+    return {
+        "challenge_id": draft.json()["id"],
+        "application_id": application.json()["id"],
+        "milestone_id": str(uuid.uuid4()),
+        "objection_id": str(uuid.uuid4()),
+    }
 
 
 async def _deal_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]:
@@ -175,6 +204,7 @@ async def test_the_owner_still_reads_the_same_objects(client: httpx.AsyncClient,
     for prefix in ("/v1/achievements", "/v1/demands"):
         listing = await client.get(f"{prefix}/{ids[prefix + '/listing_id']}", headers=d_admin)
         assert listing.status_code == 200
+    assert (await client.get(f"/v1/challenges/{ids['challenge_id']}", headers=d_admin)).status_code == 200
     for party in (d_admin, actors["a_member"].headers):
         assert (await client.get(f"/v1/contracts/{ids['contract_id']}", headers=party)).status_code == 200
         assert (await client.get(f"/v1/deal-rooms/{ids['room_id']}/offers", headers=party)).status_code == 200

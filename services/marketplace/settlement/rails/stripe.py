@@ -27,7 +27,7 @@ from services.marketplace.settlement.rails import (
     RefundOutcome,
 )
 
-PAYMENT_METHOD_TYPES = ["card"]
+STRIPE_API_BASE = "https://api.stripe.com"
 REQUEST_TIMEOUT_SECONDS = 20.0
 
 
@@ -91,16 +91,18 @@ class StripeRail:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[stripe.StripeClient]:
         http_client = stripe.HTTPXClient(timeout=REQUEST_TIMEOUT_SECONDS)
-        base = {"api": self.api_base} if self.api_base else None
         client = stripe.StripeClient(
-            self.api_key, base_addresses=base or {}, http_client=http_client, max_network_retries=2
+            self.api_key,
+            base_addresses={"api": self.api_base or STRIPE_API_BASE},
+            http_client=http_client,
+            max_network_retries=2,
         )
         try:
             yield client
         except stripe.StripeError as exc:
             raise _refused(exc) from exc
         finally:
-            await http_client.close_async()
+            await http_client.close_async()  # type: ignore[no-untyped-call]
 
     async def start_payment(self, payment: Payment) -> PaymentStart:
         async with self.client() as client:
@@ -108,7 +110,6 @@ class StripeRail:
                 {
                     "amount": payment.amount_fen,
                     "currency": payment.currency.lower(),
-                    "payment_method_types": PAYMENT_METHOD_TYPES,
                     "metadata": {"payment_id": str(payment.id), "purpose": payment.purpose},
                 },
                 {"idempotency_key": f"payment-{payment.id}"},
