@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.marketplace.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async so that FastAPI does not hand this trivial lookup to the thread pool on every request
     settings: Settings = request.app.state.settings
     return settings
 

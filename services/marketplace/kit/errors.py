@@ -236,6 +236,14 @@ async def _handle_integrity(request: Request, exc: Exception) -> JSONResponse:
     return await _handle_unexpected(request, exc)
 
 
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A connection that died under the request (database restarted) is a 503; anything else is a bug."""
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated:
+        return await _handle_database_unavailable(request, exc)
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(request, InternalError("请求处理失败，已记录错误编号"))
@@ -248,7 +256,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _handle_database_unavailable)
     app.add_exception_handler(OSError, _handle_database_unavailable)
     app.add_exception_handler(IntegrityError, _handle_integrity)
-    app.add_exception_handler(DBAPIError, _handle_unexpected)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
