@@ -8,7 +8,8 @@ Hot accounts. Every milestone settlement credits the platform's fee-income and c
 money through its clearing accounts; one balance row per account would serialise all settlements on its row
 lock. Platform accounts therefore spread their balance over ``PLATFORM_SHARDS`` rows: an increase (and any
 movement of an account that may go negative) updates the row of the caller's database backend
-(``pg_backend_pid() % shards``), so concurrent transactions on different connections never wait for each other.
+(``pg_backend_pid() % shards``), so concurrent transactions on different connections wait for each other only
+when their backends fall on the same row.
 A decrease of a non-negative sharded account locks all its rows in order and takes from them greedily; each
 row is itself non-negative by CHECK, so the sum is too. Organisation accounts (escrow, payable) keep one row:
 their non-negative guarantee and their holds are checked on that row under its lock, and they are not hot.
