@@ -236,11 +236,17 @@ async def _handle_integrity(request: Request, exc: Exception) -> JSONResponse:
     return await _handle_unexpected(request, exc)
 
 
+# Deadlock and serialization failure: the transaction was rolled back as a whole and can simply be retried.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """A connection that died under the request (database restarted) is a 503; anything else is a bug."""
     assert isinstance(exc, DBAPIError)
     if exc.connection_invalidated:
         return await _handle_database_unavailable(request, exc)
+    if getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return problem_response(request, ServiceUnavailable("并发冲突，请稍后重试", headers={"Retry-After": "1"}))
     return await _handle_unexpected(request, exc)
 
 

@@ -93,8 +93,9 @@ def stripe_mock() -> Iterator[str]:
             "stripe-mock is not installed (go install github.com/stripe/stripe-mock@latest); "
             "Connect transfers are not implemented by localstripe"
         )
-    port = free_port()
-    command = [binary, "-http-addr", f"127.0.0.1:{port}"]
+    # Both listeners on loopback: without -https-addr it would also listen on every interface at port 12112.
+    port, https_port = free_port(), free_port()
+    command = [binary, "-http-addr", f"127.0.0.1:{port}", "-https-addr", f"127.0.0.1:{https_port}"]
     with _running(command, f"http://127.0.0.1:{port}/v1/balance", "stripe-mock") as url:
         yield url.removesuffix("/v1/balance")
 
