@@ -135,10 +135,16 @@ async def create_listing(session: AsyncSession, principal: Principal, spec: List
 
 
 async def get_listing(
-    session: AsyncSession, principal: Principal | None, spec: ListingSpec, listing_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    spec: ListingSpec,
+    listing_id: uuid.UUID,
+    *,
+    for_update: bool = False,
 ) -> Listing:
+    """The listing if the caller may see it (404 otherwise), optionally locked for a change."""
     viewer = await repo.load_viewer(session, principal)
-    listing = await repo.get_readable(session, spec, viewer, listing_id)
+    listing = await repo.get_readable(session, spec, viewer, listing_id, for_update=for_update)
     if listing is None:
         raise NotFound(f"{spec.label}不存在")
     return listing
@@ -147,10 +153,7 @@ async def get_listing(
 async def _owned_listing(
     session: AsyncSession, principal: Principal, spec: ListingSpec, listing_id: uuid.UUID
 ) -> Listing:
-    viewer = await repo.load_viewer(session, principal)
-    listing = await repo.get_readable(session, spec, viewer, listing_id, for_update=True)
-    if listing is None:
-        raise NotFound(f"{spec.label}不存在")
+    listing = await get_listing(session, principal, spec, listing_id, for_update=True)
     if not principal.belongs_to(listing.organisation_id) or not principal.has_role(*policies.AUTHOR_ROLES):
         raise Forbidden(f"只有发布机构的管理员或成员可以修改此{spec.label}")
     return listing
@@ -159,10 +162,7 @@ async def _owned_listing(
 async def _reviewable_listing(
     session: AsyncSession, principal: Principal, spec: ListingSpec, listing_id: uuid.UUID
 ) -> Listing:
-    viewer = await repo.load_viewer(session, principal)
-    listing = await repo.get_readable(session, spec, viewer, listing_id, for_update=True)
-    if listing is None:
-        raise NotFound(f"{spec.label}不存在")
+    listing = await get_listing(session, principal, spec, listing_id, for_update=True)
     policies.check_is_reviewer(principal)
     return listing
 
