@@ -12,6 +12,7 @@ from services.marketplace.kit.regions import get_region
 from services.marketplace.kit.timeutil import shanghai_date, utcnow
 from services.marketplace.models import Role, StatIndicator
 from services.marketplace.statistics import export, indicators, queries, service
+from services.marketplace.statistics.programme import programme_figures
 from services.marketplace.statistics.queries import Figure, RegionYear, SideFigures
 from services.marketplace.statistics.schemas import (
     DashboardRead,
@@ -19,6 +20,7 @@ from services.marketplace.statistics.schemas import (
     IndicatorCreate,
     IndicatorValueWrite,
     PlanTargetWrite,
+    ProgrammeRead,
     ProgressRead,
     RegionYearRead,
     SidesRead,
@@ -170,3 +172,9 @@ async def enter_indicator_value(
     """The yearly value of an indicator the marketplace cannot derive, with its source (audited)."""
     await service.enter_value(session, principal, code, year, body)
     return await _progress(session, code, year)
+
+
+@router.get("/programme", responses=ERRORS)
+async def programme_statistics(session: SessionDep, _: Reader, year: Year = None) -> ProgrammeRead:
+    """揭榜挂帅 awarded and subsidy committed, and money actually settled through the platform, in the year."""
+    return ProgrammeRead.model_validate(await programme_figures(session, _year(year)))

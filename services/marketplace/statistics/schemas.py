@@ -109,3 +109,18 @@ class IndicatorValueWrite(BaseModel):
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)] = Field(
         description="数据来源，如 合肥市统计局《2026 年统计公报》"
     )
+
+
+class ProgrammeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    year: int
+    challenges_awarded: int = Field(description="当年揭榜挂帅确定揭榜方的榜单数")
+    reward_committed_fen: int = Field(description="这些榜单的榜单金额合计（分）")
+    subsidy_committed_fen: int = Field(description="这些榜单的政府奖补合计（分，不含已取消的批次）")
+    payments_settled: int = Field(description="当年经平台到账的付款笔数")
+    money_settled_fen: int = Field(description="当年经平台到账的金额，扣除退款（分）")
+
+    @computed_field(description="十进制字符串")
+    def money_settled_fen_text(self) -> str:
+        return str(self.money_settled_fen)
