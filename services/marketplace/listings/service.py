@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,6 +65,28 @@ def content_columns(spec: ListingSpec) -> frozenset[str]:
     return frozenset(column.key for column in spec.model.__table__.columns) - _LIFECYCLE_COLUMNS
 
 
+async def _audit(
+    session: AsyncSession,
+    principal: Principal | None,
+    spec: ListingSpec,
+    listing: Listing,
+    action: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await record_audit(
+        session,
+        actor=principal,
+        action=f"{spec.kind.value}.{action}",
+        object_type=spec.object_type,
+        object_id=listing.id,
+        organisation_id=listing.organisation_id,
+        before=before,
+        after=after,
+    )
+
+
 async def _record(
     session: AsyncSession,
     principal: Principal | None,
@@ -73,16 +96,7 @@ async def _record(
     before: dict[str, Any] | None,
 ) -> None:
     """Audit row and outbox event for one state change, in the caller's transaction."""
-    await record_audit(
-        session,
-        actor=principal,
-        action=f"{spec.kind.value}.{action}",
-        object_type=spec.object_type,
-        object_id=listing.id,
-        organisation_id=listing.organisation_id,
-        before=before,
-        after=snapshot(listing),
-    )
+    await _audit(session, principal, spec, listing, action, before=before, after=snapshot(listing))
     if action in events.ACTION_TOPICS:
         await emit_event(
             session,
@@ -104,7 +118,9 @@ def _check_pairs(spec: ListingSpec, values: dict[str, Any]) -> None:
             raise ValidationProblem.for_field(["body", "budget_min_fen"], problem)
 
 
-async def _save_contact(session: AsyncSession, spec: ListingSpec, listing_id: uuid.UUID, data: ContactDetails) -> None:
+async def _save_contact(
+    session: AsyncSession, spec: ListingSpec, listing_id: uuid.UUID, data: ContactDetails
+) -> ListingContact:
     contact = await repo.get_contact(session, spec, listing_id)
     if contact is None:
         contact = ListingContact(listing_kind=spec.kind.value, listing_id=listing_id, name=data.name)
@@ -112,6 +128,7 @@ async def _save_contact(session: AsyncSession, spec: ListingSpec, listing_id: uu
     contact.name, contact.phone, contact.email, contact.note = data.name, data.phone, data.email, data.note
     contact.updated_at = utcnow()
     await session.flush()
+    return contact
 
 
 async def create_listing(session: AsyncSession, principal: Principal, spec: ListingSpec, data: BaseModel) -> Listing:
@@ -192,8 +209,7 @@ async def update_listing(
             principal,
             spec,
             listing,
-            data.model_dump(mode="json", exclude_unset=True)
-            | ({"price_fen": None} if "price_fen" in changes and changes["price_fen"] is None else {}),
+            to_jsonable_python(changes),
         )
         return listing
     raise Conflict(f"状态为 {listing.status} 的{spec.label}不能修改", state=listing.status)
@@ -218,15 +234,7 @@ async def _propose_revision(
         revision.status = RevisionStatus.submitted.value
         revision.review_comment = None
     await session.flush()
-    await record_audit(
-        session,
-        actor=principal,
-        action=f"{spec.kind.value}.revision_submitted",
-        object_type=spec.object_type,
-        object_id=listing.id,
-        organisation_id=listing.organisation_id,
-        after={"changes": revision.changes},
-    )
+    await _audit(session, principal, spec, listing, "revision_submitted", after={"changes": revision.changes})
     return revision
 
 
@@ -259,15 +267,7 @@ async def review_revision(
     if not approve:
         revision.status = RevisionStatus.returned.value
         await session.flush()
-        await record_audit(
-            session,
-            actor=principal,
-            action=f"{spec.kind.value}.revision_returned",
-            object_type=spec.object_type,
-            object_id=listing.id,
-            organisation_id=listing.organisation_id,
-            after={"comment": comment},
-        )
+        await _audit(session, principal, spec, listing, "revision_returned", after={"comment": comment})
         return revision
     if listing.status != ListingStatus.published.value:
         raise Conflict(f"{spec.label}已不在发布状态，修订不能生效", state=listing.status)
@@ -324,14 +324,7 @@ async def reverify(session: AsyncSession, principal: Principal, spec: ListingSpe
     listing.last_verified_at = utcnow()
     listing.reverification_reminded_at = None
     await session.flush()
-    await record_audit(
-        session,
-        actor=principal,
-        action=f"{spec.kind.value}.reverified",
-        object_type=spec.object_type,
-        object_id=listing.id,
-        organisation_id=listing.organisation_id,
-    )
+    await _audit(session, principal, spec, listing, "reverified")
     return listing
 
 
@@ -405,17 +398,8 @@ async def set_contact(
     session: AsyncSession, principal: Principal, spec: ListingSpec, listing_id: uuid.UUID, data: ContactDetails
 ) -> ListingContact:
     listing = await _owned_listing(session, principal, spec, listing_id)
-    await _save_contact(session, spec, listing.id, data)
-    await record_audit(
-        session,
-        actor=principal,
-        action=f"{spec.kind.value}.contact_set",
-        object_type=spec.object_type,
-        object_id=listing.id,
-        organisation_id=listing.organisation_id,
-    )
-    contact = await repo.get_contact(session, spec, listing.id)
-    assert contact is not None
+    contact = await _save_contact(session, spec, listing.id, data)
+    await _audit(session, principal, spec, listing, "contact_set")
     return contact
 
 
@@ -431,13 +415,12 @@ async def reveal_contact(
     if contact is None:
         raise NotFound("发布方尚未填写联系人")
     if not own:
-        await record_audit(
+        await _audit(
             session,
-            actor=principal,
-            action=f"{spec.kind.value}.contact_revealed",
-            object_type=spec.object_type,
-            object_id=listing.id,
-            organisation_id=listing.organisation_id,
+            principal,
+            spec,
+            listing,
+            "contact_revealed",
             after={"revealed_to_organisation": str(principal.organisation_id)},
         )
     return contact
