@@ -25,6 +25,8 @@ from services.marketplace.migrate import upgrade_to_head_async
 from services.marketplace.settings import Settings
 from tests.support import Actors
 
+pytest_plugins = ["tests.log_audit"]
+
 TEMPLATE_DATABASE = "techmarket_test_template"
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 

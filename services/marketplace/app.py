@@ -20,10 +20,16 @@ from services.marketplace.dashboard.endpoints import router as dashboard_router
 from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.health.endpoints import router as health_router
 from services.marketplace.identity.endpoints import routers as identity_routers
-from services.marketplace.kit.errors import ServiceUnavailable, install_problem_handlers, problem_response
+from services.marketplace.kit.errors import (
+    ServiceUnavailable,
+    handle_unexpected,
+    install_problem_handlers,
+    problem_response,
+)
 from services.marketplace.kit.idempotency import IdempotentReplay, render_replay
 from services.marketplace.kit.limits import BodyLimitMiddleware
 from services.marketplace.kit.ratelimit import RateLimiter
+from services.marketplace.kit.security import SecurityHeadersMiddleware, install_cors
 from services.marketplace.listings.endpoints import routers as listing_routers
 from services.marketplace.notifications.endpoints import router as notifications_router
 from services.marketplace.observability import Metrics, RequestContextMiddleware
@@ -114,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url="/docs" if settings.serve_docs else None,
+        redoc_url="/redoc" if settings.serve_docs else None,
+        openapi_url="/openapi.json" if settings.serve_docs else None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -125,5 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    install_cors(app, settings)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics, on_unhandled=handle_unexpected)
+    # Outermost, so that every answer carries the headers, the 500s rendered by the request context included.
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_seconds=settings.effective_hsts_max_age_seconds)
     return app

@@ -128,7 +128,7 @@ def serve(
         typer.echo(f"API: http://{host}:{port}/v1   interactive docs: http://{host}:{port}/docs\n")
     if workers > 1:
         raise typer.BadParameter("run several `techmarket serve` processes behind a load balancer instead")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False, server_header=False)
 
 
 @app.command()

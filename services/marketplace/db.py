@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.marketplace.settings import Settings
 
 
-def create_engine(settings: Settings, url: str) -> AsyncEngine:
+def create_engine(settings: Settings, url: str, *, application_name: str = "techmarket") -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=settings.database_pool_size,
@@ -18,7 +18,7 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         # No pre-ping (three round trips per checkout): a connection found dead is invalidated by SQLAlchemy
         # when it fails, the request answers 503 and the next checkout gets a fresh connection.
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "techmarket", "timezone": "UTC"}},
+        connect_args={"server_settings": {"application_name": application_name, "timezone": "UTC"}},
     )
 
 

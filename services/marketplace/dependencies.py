@@ -18,7 +18,11 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request, committed after the endpoint returns without error."""
+    """One session and one transaction per request, committed after the endpoint returns without error.
+
+    Scoped to the endpoint function (``SessionDep``), so the commit happens before the response is sent: a
+    commit that fails answers with its error instead of following a 2xx the client already took as done.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         try:
@@ -31,4 +35,4 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -8,12 +8,17 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UnhandledErrorRenderer = Callable[[Request, Exception], Awaitable[Response]]
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -79,11 +84,16 @@ class Metrics:
 
 
 class RequestContextMiddleware:
-    """Assigns the request id, records metrics and logs one line per request (pure ASGI, no body buffering)."""
+    """Assigns the request id, records metrics and logs one line per request (pure ASGI, no body buffering).
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    An exception nothing handled is rendered here by ``on_unhandled`` (a 500 problem), inside this
+    middleware, so that the answer still carries the request id and the security headers.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, on_unhandled: UnhandledErrorRenderer) -> None:
         self.app = app
         self.metrics = metrics
+        self.on_unhandled = on_unhandled
         self.logger = logging.getLogger("techmarket.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,10 +105,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
+        response_started = False
 
         async def send_with_request_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
@@ -106,6 +118,11 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            if response_started:
+                raise
+            response = await self.on_unhandled(Request(scope), exc)
+            await response(scope, receive, send_with_request_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

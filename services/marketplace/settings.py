@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105
 
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     meili_url: str | None = None
     meili_api_key: SecretStr | None = None
     meili_index_prefix: str = ""
+    search_database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg:// URL of the embedded search engine's own pool (a replica or another "
+        "endpoint); when unset it shares the main database's pool.",
+    )
 
     run_worker_in_process: bool = True
     outbox_max_attempts: int = 8
@@ -54,6 +61,48 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (comma-separated or a JSON list); none by default.",
+    )
+    docs_enabled: bool | None = Field(
+        default=None, description="Serve /docs, /redoc and /openapi.json; by default everywhere but production."
+    )
+    hsts_max_age_seconds: int | None = Field(
+        default=None, ge=0, description="Strict-Transport-Security max-age; by default one year in production only."
+    )
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin == "*":
+                continue
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+                raise ValueError(f"CORS origin {origin!r} must be scheme://host[:port] without a path")
+        return origins
+
+    @property
+    def serve_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.environment != "production"
+
+    @property
+    def effective_hsts_max_age_seconds(self) -> int:
+        if self.hsts_max_age_seconds is not None:
+            return self.hsts_max_age_seconds
+        return 365 * 24 * 3600 if self.environment == "production" else 0
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.environment != "production":
@@ -65,6 +114,8 @@ class Settings(BaseSettings):
             raise ValueError("TECHMARKET_DATABASE_URL is required in production (no embedded database)")
         if self.meili_url and not self.meili_api_key:
             raise ValueError("TECHMARKET_MEILI_API_KEY is required when TECHMARKET_MEILI_URL is set")
+        if "*" in self.cors_allow_origins:
+            raise ValueError("TECHMARKET_CORS_ALLOW_ORIGINS must list origins in production, not '*'")
         return self
 
     @cached_property

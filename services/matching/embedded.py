@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import Row, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.matching import text as analysis
@@ -69,6 +69,8 @@ _LEXEME_FREQUENCIES = text(
 _PREFER_INDEX_SCANS = text("SET LOCAL enable_seqscan = off")
 
 _UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, OperationalError, InterfaceError)
+# Connection exceptions, and the server shutting down or not taking connections yet (57P03 while it starts).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
 _UPSERT = text(
     """
@@ -252,12 +254,23 @@ async def _analysed_chunks(
             await asyncio.wait([ahead])
 
 
+def _unreachable(exc: Exception) -> bool:
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        return exc.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    return False
+
+
 @asynccontextmanager
 async def _translating_connection_errors() -> AsyncIterator[None]:
     try:
         yield
-    except _UNAVAILABLE as exc:
-        raise SearchUnavailable(f"PostgreSQL is unreachable for search: {exc}") from exc
+    except Exception as exc:
+        if _unreachable(exc):
+            raise SearchUnavailable(f"PostgreSQL is unreachable for search: {exc}") from exc
+        raise
 
 
 class EmbeddedEngine:
@@ -266,9 +279,15 @@ class EmbeddedEngine:
     name = "embedded"
 
     def __init__(
-        self, engine: AsyncEngine, *, max_total_hits: int = MAX_TOTAL_HITS, max_candidates: int = MAX_CANDIDATES
+        self,
+        engine: AsyncEngine,
+        *,
+        max_total_hits: int = MAX_TOTAL_HITS,
+        max_candidates: int = MAX_CANDIDATES,
+        owns_engine: bool = False,
     ) -> None:
         self._engine = engine
+        self._owns_engine = owns_engine
         self._max_total_hits = max_total_hits
         self._max_candidates = max_candidates
         self._frequencies: dict[str, float] | None = None
@@ -376,4 +395,6 @@ class EmbeddedEngine:
         return True
 
     async def close(self) -> None:
-        """Nothing to release: the SQLAlchemy engine belongs to whoever passed it in."""
+        """Dispose of the SQLAlchemy engine when it is this engine's own pool; otherwise its owner does."""
+        if self._owns_engine:
+            await self._engine.dispose()

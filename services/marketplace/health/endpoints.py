@@ -47,6 +47,9 @@ async def readiness(request: Request) -> Response:
     if settings.meili_url:
         search = await meilisearch_available(request.app.state.http_client, settings.meili_url)
         engine: Literal["meilisearch", "embedded"] = "meilisearch"
+    elif settings.search_database_url:
+        # The embedded engine on a pool of its own: its endpoint can fail while the main database answers.
+        search, engine = await request.app.state.search.healthy(), "embedded"
     else:
         search, engine = database, "embedded"
     ready = database and search

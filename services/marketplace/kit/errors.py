@@ -233,24 +233,33 @@ async def _handle_integrity(request: Request, exc: Exception) -> JSONResponse:
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     if sqlstate in ("23505", "23503"):
         return problem_response(request, Conflict("与已有数据冲突，请刷新后重试"))
-    return await _handle_unexpected(request, exc)
+    return await handle_unexpected(request, exc)
 
 
 # Deadlock and serialization failure: the transaction was rolled back as a whole and can simply be retried.
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+# Connection exceptions (class 08) and the server going away or not taking connections yet (57P01 admin
+# shutdown, 57P02 crash shutdown, 57P03 "the database system is starting up / shutting down").
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """The database cannot be reached or is restarting (not a bug of the request)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
 async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A connection that died under the request (database restarted) is a 503; anything else is a bug."""
+    """A database that went away or is restarting is a 503; anything else is a bug."""
     assert isinstance(exc, DBAPIError)
-    if exc.connection_invalidated:
+    if database_unavailable(exc):
         return await _handle_database_unavailable(request, exc)
     if getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
         return problem_response(request, ServiceUnavailable("并发冲突，请稍后重试", headers={"Retry-After": "1"}))
-    return await _handle_unexpected(request, exc)
+    return await handle_unexpected(request, exc)
 
 
-async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(request, InternalError("请求处理失败，已记录错误编号"))
 
@@ -263,7 +272,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OSError, _handle_database_unavailable)
     app.add_exception_handler(IntegrityError, _handle_integrity)
     app.add_exception_handler(DBAPIError, _handle_database_error)
-    app.add_exception_handler(Exception, _handle_unexpected)
+    app.add_exception_handler(Exception, handle_unexpected)
 
 
 _DOCUMENTED_PROBLEMS: dict[int, type[Problem]] = {

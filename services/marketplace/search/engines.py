@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.marketplace.db import create_engine
 from services.marketplace.settings import Settings
 from services.matching.engine import SearchEngine, SearchUnavailable
 from services.matching.indexes import INDEXES
@@ -14,6 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 def create_search_engine(settings: Settings, database: AsyncEngine) -> SearchEngine:
+    """The engine to search with; its ``close()`` releases what it owns (the caller still owns ``database``).
+
+    The embedded engine shares ``database`` unless ``search_database_url`` gives it a pool of its own (a replica,
+    or another endpoint of the same server), so that search failing never takes the writes down with it.
+    """
     if settings.meili_url:
         from services.matching.meili import MeilisearchEngine
 
@@ -21,6 +27,9 @@ def create_search_engine(settings: Settings, database: AsyncEngine) -> SearchEng
         return MeilisearchEngine(settings.meili_url, api_key, index_prefix=settings.meili_index_prefix)
     from services.matching.embedded import EmbeddedEngine
 
+    if settings.search_database_url:
+        own = create_engine(settings, settings.search_database_url, application_name="techmarket-search")
+        return EmbeddedEngine(own, owns_engine=True)
     return EmbeddedEngine(database)
 
 
