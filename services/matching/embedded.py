@@ -69,8 +69,8 @@ _LEXEME_FREQUENCIES = text(
 _PREFER_INDEX_SCANS = text("SET LOCAL enable_seqscan = off")
 
 _UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, OperationalError, InterfaceError)
-# Connection exceptions, and the server shutting down or not taking connections yet (57P03 while it starts).
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# Connection exceptions, the server shutting down, not taking connections yet (57P03) or full (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 _UPSERT = text(
     """

@@ -238,9 +238,9 @@ async def _handle_integrity(request: Request, exc: Exception) -> JSONResponse:
 
 # Deadlock and serialization failure: the transaction was rolled back as a whole and can simply be retried.
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
-# Connection exceptions (class 08) and the server going away or not taking connections yet (57P01 admin
-# shutdown, 57P02 crash shutdown, 57P03 "the database system is starting up / shutting down").
-UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# Connection exceptions (class 08), the server going away or not taking connections yet (57P01 admin
+# shutdown, 57P02 crash shutdown, 57P03 "the database system is starting up / shutting down") or full (53300).
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def database_unavailable(exc: DBAPIError) -> bool:
