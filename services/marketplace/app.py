@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse
 
@@ -28,6 +28,8 @@ from services.marketplace.kit.errors import (
 )
 from services.marketplace.kit.idempotency import IdempotentReplay, render_replay
 from services.marketplace.kit.limits import BodyLimitMiddleware
+from services.marketplace.kit.nul_characters import reject_nul_characters
+from services.marketplace.kit.openapi import install_problem_documentation
 from services.marketplace.kit.ratelimit import RateLimiter
 from services.marketplace.kit.security import SecurityHeadersMiddleware, install_cors
 from services.marketplace.listings.endpoints import routers as listing_routers
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(reject_nul_characters)],
         docs_url="/docs" if settings.serve_docs else None,
         redoc_url="/redoc" if settings.serve_docs else None,
         openapi_url="/openapi.json" if settings.serve_docs else None,
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_problem_handlers(app)
+    install_problem_documentation(app)
     app.add_exception_handler(IdempotentReplay, render_replay)
     app.add_exception_handler(SearchUnavailable, search_unavailable)
     for router in ROUTERS:

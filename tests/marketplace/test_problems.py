@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from services.marketplace.kit.nul_characters import MESSAGE
 from services.marketplace.models import Organisation
 from tests.support import Actors
 
@@ -88,6 +89,28 @@ async def test_huge_integers_in_paths_are_rejected_not_crashing(client: httpx.As
         "/v1/admin/outbox/dead-letters/99999999999999999999999/replay", headers=actors["platform_admin"].headers
     )
     assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_kwargs", "location"),
+    [
+        ("GET", "/v1/search/achievements", {"params": {"field_code": "\x00"}}, ["query", "field_code"]),
+        ("POST", "/v1/auth/token", {"data": {"username": "a\x00b", "password": "x"}}, ["body", "username"]),
+        ("POST", "/v1/auth/revoke", {"json": {"refresh_token": "a\x00b"}}, ["body", "refresh_token"]),
+        ("POST", "/v1/organisations", {"json": {"admin": {"name": ["\x00"]}}}, ["body", "admin", "name", 0]),
+    ],
+)
+async def test_nul_characters_are_refused_before_they_reach_the_database(
+    client: httpx.AsyncClient, method: str, path: str, request_kwargs: dict[str, object], location: list[object]
+) -> None:
+    """PostgreSQL cannot store U+0000 in text; the fuzzer found it answered 500 wherever a string reached it."""
+    body = assert_problem(await client.request(method, path, **request_kwargs), 422)  # type: ignore[arg-type]
+    assert body["errors"] == [{"loc": location, "msg": MESSAGE, "type": "string_nul_character"}]
+
+
+async def test_an_api_key_with_a_nul_character_is_a_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/users/me", headers={"X-API-Key": "tmk_" + "\x00" * 12 + "_secret"})
+    assert_problem(response, 401)
 
 
 async def test_missing_credentials_are_a_401_problem(client: httpx.AsyncClient) -> None:

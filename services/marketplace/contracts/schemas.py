@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic.json_schema import Examples
 
 from services.marketplace.contracts.policies import is_cross_border, registering_side
 from services.marketplace.kit.countries import CountryError, validate_country_code
@@ -46,7 +47,13 @@ def _country(value: str) -> str:
 PositiveFen = Annotated[int, Strict(), Field(ge=1, le=MAX_FEN, description="金额（分，正整数）")]
 BasisPoints = Annotated[int, Strict(), Field(ge=1, le=10_000, description="费率（基点，1 bp = 0.01%）")]
 Version = Annotated[int, Strict(), Field(ge=1, description="所签署的合同版本号")]
-CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
+CountryCode = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=2),
+    AfterValidator(_country),
+    Examples(["DE"]),
+    Field(json_schema_extra={"pattern": "^[A-Za-z]{2}$"}),
+]
 PartyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 FileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from services.marketplace.kit.validators import USCC, NonBlank, RegionCode
+from services.marketplace.kit.validators import USCC, FutureDatetime, NonBlank, RegionCode
 from services.marketplace.models.identity import ApiKeyScope, OrganisationKind, Role, VerificationStatus
 
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
@@ -101,7 +101,7 @@ class ApiKeyCreate(InputModel):
     name: Annotated[NonBlank, StringConstraints(max_length=100)]
     scopes: Annotated[list[ApiKeyScope], Field(min_length=1, max_length=2)]
     roles: Annotated[list[Role], Field(min_length=1, max_length=7)]
-    expires_at: datetime | None = None
+    expires_at: FutureDatetime | None = None
 
 
 class ApiKeyRead(OutputModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ password_hasher = PasswordHasher(
 _DUMMY_HASH = password_hasher.hash(secrets.token_urlsafe(16))
 
 API_KEY_PREFIX = "tmk_"
+# What `new_api_key` issues; anything else (a NUL character included) never reaches the database.
+API_KEY_PREFIX_PATTERN = re.compile(r"[0-9a-f]{12}")
 
 
 def hash_password(password: str) -> str:
@@ -118,4 +121,4 @@ def api_key_prefix(full_key: str) -> str | None:
     if not full_key.startswith(API_KEY_PREFIX):
         return None
     prefix, sep, _ = full_key[len(API_KEY_PREFIX) :].partition("_")
-    return prefix if sep and len(prefix) == 12 else None
+    return prefix if sep and API_KEY_PREFIX_PATTERN.fullmatch(prefix) else None

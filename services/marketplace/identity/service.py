@@ -28,7 +28,7 @@ from services.marketplace.identity.security import (
     sha256_hex,
     verify_password,
 )
-from services.marketplace.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationProblem
+from services.marketplace.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
 from services.marketplace.kit.statemachine import StateMachine
 from services.marketplace.kit.timeutil import utcnow
 from services.marketplace.models import ApiKey, Organisation, RefreshToken, Role, User, VerificationStatus
@@ -361,8 +361,6 @@ async def create_api_key(session: AsyncSession, principal: Principal, data: ApiK
     if principal.user_id is None:
         raise Forbidden("API 密钥不能创建新的 API 密钥")
     policies.check_api_key_roles(principal, data.roles)
-    if data.expires_at is not None and data.expires_at <= utcnow():
-        raise ValidationProblem.for_field(["body", "expires_at"], "过期时间必须晚于当前时间")
     full_key, prefix = new_api_key()
     api_key = ApiKey(
         organisation_id=principal.organisation_id,

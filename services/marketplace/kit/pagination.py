@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -21,6 +21,7 @@ from services.marketplace.kit.errors import ValidationProblem
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -56,11 +57,16 @@ def _encode_value(value: Any) -> Any:
 
 
 def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict) and "t" in value:
-        return datetime.fromisoformat(value["t"])
-    if isinstance(value, dict) and "u" in value:
+    """A cursor comes from the client: only values that PostgreSQL can compare with the key columns pass."""
+    if isinstance(value, dict) and isinstance(value.get("t"), str):
+        # Outside PostgreSQL's range once in UTC (year 1 at +14:00, year 9999 at -14:00) is an OverflowError.
+        moment = datetime.fromisoformat(value["t"])
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    if isinstance(value, dict) and isinstance(value.get("u"), str):
         return uuid.UUID(value["u"])
-    if isinstance(value, int | str):
+    if isinstance(value, int) and not isinstance(value, bool) and BIGINT_MIN <= value <= BIGINT_MAX:
+        return value
+    if isinstance(value, str) and "\x00" not in value:
         return value
     raise ValueError("unsupported cursor value")
 
@@ -77,7 +83,7 @@ def decode_cursor(cursor: str, expected_length: int) -> list[Any]:
         if not isinstance(values, list) or len(values) != expected_length:
             raise ValueError("cursor shape")
         return [_decode_value(v) for v in values]
-    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError) as exc:
+    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError, OverflowError) as exc:
         raise ValidationProblem.for_field(["query", "cursor"], "分页游标无效", "cursor_invalid") from exc
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic.json_schema import Examples
 
 from services.marketplace.kit.patents import PatentNumberError, parse_patent_number
 from services.marketplace.kit.validators import (
@@ -57,7 +58,9 @@ def _unique(values: list[Any]) -> list[Any]:
 
 class IpItem(InputModel):
     type: IpType
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Examples(["ZL201811564288.X"])
+    ]
     status: IpStatus = IpStatus.granted
 
     @model_validator(mode="after")

@@ -12,16 +12,25 @@ import uuid
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 
 from services.marketplace.app import ROUTERS
+from services.marketplace.db import unit_of_work
+from services.marketplace.listings.imports import INLINE_ROW_LIMIT
+from services.marketplace.models import Notification, User
 from services.marketplace.models.identity import OrganisationKind, Role
+from services.marketplace.notifications.service import Message, notify
 from tests.marketplace.challenges.conftest import CHALLENGE_BODIES, application_body, challenge_body
 from tests.marketplace.contracts.conftest import contract_body, milestones
+from tests.marketplace.listings.test_imports import as_csv
+from tests.marketplace.listings.test_imports import row as import_row
 from tests.support import Actors, achievement_body, demand_body
 
 # Object ids owned by organisation C (unverified, so nothing of it is public) for each path parameter;
 # contracts, amendments, deal rooms and offers are D's and A's, which neither B nor the official may see;
-# the challenge is D's draft and the application C's draft (the milestone and objection ids name nothing).
+# the challenge is D's draft and the application C's draft (the milestone and objection ids name nothing);
+# the payment, the account and the voucher (issued by another government body) are D's, the notification is
+# C's admin's, the import job A's (the redemption and statement-line ids name nothing).
 PRIVATE_OBJECTS = {
     "organisation_id",
     "user_id",
@@ -37,6 +46,37 @@ PRIVATE_OBJECTS = {
     "application_id",
     "milestone_id",
     "objection_id",
+    "payment_id",
+    "account_id",
+    "voucher_id",
+    "redemption_id",
+    "line_id",
+    "notification_id",
+    "job_id",
+}
+# Every list a user of another organisation may call where the private objects above could leak.
+PRIVATE_LISTS = [
+    "/v1/organisations",
+    "/v1/achievements",
+    "/v1/demands",
+    "/v1/contact-requests",
+    "/v1/challenges",
+    "/v1/contracts",
+    "/v1/deal-rooms",
+    "/v1/settlement/payments",
+    "/v1/settlement/accounts",
+    "/v1/settlement/vouchers",
+    "/v1/notifications",
+    "/v1/api-keys",
+]
+# Path parameters that name nothing private, and why.
+NOT_PRIVATE = {
+    "broker_id": "broker records are public (/v1/brokers)",
+    "programme_id": "subsidy programmes are public data that officials manage",
+    "code": "statistics indicators are platform-wide, for officials and platform staff only",
+    "year": "a year of a platform-wide statistics indicator",
+    "milestone_index": "a position in a contract, whose contract_id is private",
+    "name": "a static file of the dashboard page",
 }
 CONTRACT_OBJECTS = {"contract_id", "amendment_id"}
 DEAL_ROOM_OBJECTS = {"room_id", "offer_id"}
@@ -71,6 +111,10 @@ BODIES: dict[str, dict[str, object]] = {
     "invite_deal_room_broker": {"broker_id": str(uuid.UUID(int=1))},
     "post_deal_room_message": {"body": "越权"},
     "make_deal_room_offer": {"price_fen": 100, "transfer_mode": "license", "terms": "越权"},
+    "reject_payment": {"reason": "越权"},
+    "refund_payment": {"reason": "越权"},
+    "redeem_voucher": {"contract_id": str(uuid.UUID(int=1)), "amount_fen": 100},
+    "resolve_bank_statement_line": {"action": "dismiss", "note": "越权"},
     **CHALLENGE_BODIES,
 }
 
@@ -93,17 +137,21 @@ async def _private_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, s
         headers=actors["a_admin"].headers,
     )
     assert request.status_code == 201, request.text
-    return {
-        "organisation_id": str(actors.organisations["c"]),
-        "user_id": str(owner.user_id),
-        "api_key_id": key.json()["id"],
-        "event_id": "1",
-        "/v1/achievements/listing_id": achievement.json()["id"],
-        "/v1/demands/listing_id": demand.json()["id"],
-        "request_id": request.json()["id"],
-        "milestone_index": "0",
-        **await _challenge_ids(client, actors),
-    } | await _deal_ids(client, actors)
+    return (
+        {
+            "organisation_id": str(actors.organisations["c"]),
+            "user_id": str(owner.user_id),
+            "api_key_id": key.json()["id"],
+            "event_id": "1",
+            "/v1/achievements/listing_id": achievement.json()["id"],
+            "/v1/demands/listing_id": demand.json()["id"],
+            "request_id": request.json()["id"],
+            "milestone_index": "0",
+            **await _challenge_ids(client, actors),
+        }
+        | await _deal_ids(client, actors)
+        | await _money_and_notice_ids(client, actors)
+    )
 
 
 async def _challenge_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]:
@@ -163,6 +211,69 @@ async def _deal_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]
         "room_id": room.json()["id"],
         "offer_id": offer.json()["id"],
     }
+
+
+async def _paid(client: httpx.AsyncClient, actors: Actors, payer: str, purpose: str) -> str:
+    """A bank transfer the payer records and platform finance confirms."""
+    headers = actors[payer].headers | {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"purpose": purpose, "amount_fen": 1_000_000, "bank_reference": f"REF{uuid.uuid4().hex[:16].upper()}"}
+    payment = await client.post("/v1/settlement/payments", json=body, headers=headers)
+    assert payment.status_code == 201, payment.text
+    payment_id: str = payment.json()["id"]
+    confirmed = await client.post(
+        f"/v1/settlement/payments/{payment_id}/confirm", headers=actors["platform_admin"].headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return payment_id
+
+
+async def _money_and_notice_ids(client: httpx.AsyncClient, actors: Actors) -> dict[str, str]:
+    """D's escrow deposit and escrow account, a voucher that another government body issued to D, a notification
+    to C's admin and A's import job."""
+    await actors.add_organisation("treasury", OrganisationKind.government, {"treasurer": [Role.official]})
+    deposit = await _paid(client, actors, "d_admin", "escrow_deposit")
+    await _paid(client, actors, "treasurer", "voucher_fund")
+    accounts = (await client.get("/v1/settlement/accounts", headers=actors["d_admin"].headers)).json()
+    voucher = await client.post(
+        "/v1/settlement/vouchers",
+        json={
+            "holder_organisation_id": str(actors.organisations["d"]),
+            "title": "合创券",
+            "budget_fen": 500_000,
+            "valid_from": "2026-01-01",
+            "valid_until": "2099-12-31",
+        },
+        headers=actors["treasurer"].headers | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert voucher.status_code == 201, voucher.text
+    async with unit_of_work(actors.app.state.sessionmaker) as session:
+        owner = await session.get(User, actors["c_admin"].user_id)
+        assert owner is not None
+        await notify(session, [owner], Message("notice", "私信", "只给 C", f"matrix-{uuid.uuid4()}", {}))
+        notification = await session.scalar(select(Notification.id).where(Notification.user_id == owner.id))
+    rows = [import_row(**{"标题": f"成果 {n}"}) for n in range(INLINE_ROW_LIMIT + 1)]
+    job = await client.post(
+        "/v1/achievements/import",
+        files={"file": ("大批量.csv", as_csv(rows))},
+        headers=actors["a_admin"].headers,
+    )
+    assert job.status_code == 202, job.text
+    return {
+        "payment_id": deposit,
+        "account_id": next(account["id"] for account in accounts if account["kind"] == "escrow"),
+        "voucher_id": voucher.json()["id"],
+        "redemption_id": str(uuid.uuid4()),
+        "line_id": str(uuid.uuid4()),
+        "notification_id": str(notification),
+        "job_id": job.json()["id"],
+    }
+
+
+def test_every_path_parameter_is_either_private_or_explained() -> None:
+    """A route with a new kind of id is not silently left out of the matrix."""
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    parameters = {name for route in routes for name in re.findall(r"{(\w+)}", route.path)}
+    assert parameters - PRIVATE_OBJECTS - NOT_PRIVATE.keys() == set()
 
 
 def _routes_with_ids(objects: set[str] = PRIVATE_OBJECTS) -> list[APIRoute]:
@@ -240,13 +351,28 @@ async def test_officials_read_registered_contracts_change_nothing_and_see_no_dea
 async def test_lists_never_include_another_organisations_private_rows(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
-    await _private_ids(client, actors)
+    ids = await _private_ids(client, actors)
+    registered = ids.pop("registered_contract_id")  # officials read every registered contract
+    private = set(ids.values())
     intruder = actors["b_admin"].headers
     assert (await client.get("/v1/api-keys", headers=intruder)).json()["items"] == []
     users = await client.get(f"/v1/organisations/{actors.organisations['c']}/users", headers=intruder)
     assert users.status_code == 404
     audit = (await client.get("/v1/audit-events", headers=intruder)).json()["items"]
     assert all(item["organisation_id"] == str(actors.organisations["b"]) for item in audit)
+    for reader in (actors["b_admin"], actors["b_member"], actors["official"]):
+        for path in PRIVATE_LISTS:
+            response = await client.get(path, headers=reader.headers, params={"limit": 100})
+            assert response.status_code in (200, 403), (path, response.text)
+            if response.status_code == 200:
+                body = response.json()
+                listed = {item["id"] for item in (body["items"] if isinstance(body, dict) else body)}
+                hidden = private if reader is actors["official"] else private | {registered}
+                assert not listed & hidden, (path, reader.roles, listed & hidden)
+        for kind in ("achievements", "demands"):
+            visible = (await client.get(f"/v1/{kind}", headers=reader.headers, params={"limit": 100})).json()
+            count = (await client.get(f"/v1/{kind}/count", headers=reader.headers)).json()
+            assert count["count"] == len(visible["items"]), (kind, reader.roles)
 
 
 async def test_members_cannot_grant_roles_or_create_users(client: httpx.AsyncClient, actors: Actors) -> None:

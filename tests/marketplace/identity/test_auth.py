@@ -217,6 +217,20 @@ async def test_api_keys_authenticate_within_their_scope_and_stop_when_revoked(
     assert (await client.get("/v1/api-keys", headers={"X-API-Key": key[:-1] + "x"})).status_code == 401
 
 
+@pytest.mark.parametrize("expires_at", ["2030-12-31T23:59:59", "9999-12-31T23:59:59-14:00", "2020-01-01T00:00:00Z"])
+async def test_an_api_key_expires_at_a_real_future_moment(
+    client: httpx.AsyncClient, actors: Actors, expires_at: str
+) -> None:
+    """Without an offset, past year 9999 in UTC, or past: a 422 on the field (the first two were 500s)."""
+    response = await client.post(
+        "/v1/api-keys",
+        json={"name": "ERP 同步", "scopes": ["read"], "roles": ["org_admin"], "expires_at": expires_at},
+        headers=actors["a_admin"].headers,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "expires_at"]
+
+
 async def test_api_keys_cannot_carry_roles_their_creator_lacks(client: httpx.AsyncClient, actors: Actors) -> None:
     response = await client.post(
         "/v1/api-keys",
