@@ -5,7 +5,10 @@
 * **garbage-collector pauses**: ``gc.callbacks`` time every collection, by generation, in wall time and in
   CPU time of the process (the CPU time does not grow when other processes take the core).
 
-Both are written, with their wall-clock times, to ``$BENCH_INSTRUMENT_OUT`` when the server stops, so the
+With ``TECHMARKET_BENCH_GC_DEFAULTS=1`` (``run.py --instrument --server-env TECHMARKET_BENCH_GC_DEFAULTS=1``)
+the server keeps CPython's default collector instead of ``kit/gc_tuning.py``'s, for a before/after comparison.
+
+Both probes are written, with their wall-clock times, to ``$BENCH_INSTRUMENT_OUT`` when the server stops, so the
 runner can cut them by measured window. The service code is not changed: the app factory is wrapped.
 """
 
@@ -58,11 +61,6 @@ def _dump() -> None:
 def _instrumented(create_app: Callable[..., Any]) -> Callable[..., Any]:
     def factory(*args: Any, **kwargs: Any) -> Any:
         application = create_app(*args, **kwargs)
-        if os.environ.get("TECHMARKET_BENCH_GC_FREEZE"):  # experiment: what cli.serve could do
-            gc.collect()
-            gc.freeze()
-        if os.environ.get("TECHMARKET_BENCH_GC_THRESHOLD"):  # experiment: e.g. 20000,20,20
-            gc.set_threshold(*(int(part) for part in os.environ["TECHMARKET_BENCH_GC_THRESHOLD"].split(",")))
         original = application.router.lifespan_context
 
         @asynccontextmanager
@@ -85,5 +83,8 @@ def _instrumented(create_app: Callable[..., Any]) -> Callable[..., Any]:
 
 if __name__ == "__main__":
     gc.callbacks.append(_on_gc)
+    if os.environ.get("TECHMARKET_BENCH_GC_DEFAULTS"):
+        # Experiment: CPython's default collector, as before services/marketplace/kit/gc_tuning.py.
+        setattr(cli, "tune_for_serving", lambda: None)  # noqa: B010
     setattr(cli, "create_app", _instrumented(app_module.create_app))  # noqa: B010 - what `techmarket serve` calls
     cli.app()

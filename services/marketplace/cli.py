@@ -21,6 +21,7 @@ from services.marketplace.audit.service import record_audit
 from services.marketplace.embedded import start_embedded_postgres
 from services.marketplace.identity.repository import email_taken
 from services.marketplace.identity.security import hash_password
+from services.marketplace.kit.gc_tuning import tune_for_serving
 from services.marketplace.kit.regions import RegionError, validate_region_code
 from services.marketplace.kit.uscc import USCCError, validate_uscc
 from services.marketplace.listings import imports as listing_imports
@@ -128,7 +129,9 @@ def serve(
         typer.echo(f"API: http://{host}:{port}/v1   interactive docs: http://{host}:{port}/docs\n")
     if workers > 1:
         raise typer.BadParameter("run several `techmarket serve` processes behind a load balancer instead")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False, server_header=False)
+    application = create_app(settings)
+    tune_for_serving()  # after the app is built: freeze the start-up heap (see kit/gc_tuning.py)
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False, server_header=False)
 
 
 @app.command()

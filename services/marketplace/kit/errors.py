@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import Match, Route
 
 logger = logging.getLogger(__name__)
 
@@ -220,22 +219,7 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
         problem = problem_class(str(exc.detail) if exc.detail else None)
     if exc.headers:
         problem.headers.update(exc.headers)
-    allowed = _allowed_methods(request) if exc.status_code == 405 else None
-    if allowed:
-        problem.headers["Allow"] = allowed
     return problem_response(request, problem)
-
-
-def _allowed_methods(request: Request) -> str | None:
-    """Every method served at the path of the route Starlette matched (its 405 names the methods of that one
-    route only, and GET and POST on one path are two routes)."""
-    routes = [route for route in request.app.router.routes if isinstance(route, Route) and route.methods]
-    matched = next((route for route in routes if route.matches(request.scope)[0] is Match.PARTIAL), None)
-    if matched is None:
-        return None
-    return ", ".join(
-        sorted({method for route in routes if route.path == matched.path for method in route.methods or ()})
-    )
 
 
 async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
