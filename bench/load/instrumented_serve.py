@@ -5,8 +5,9 @@
 * **garbage-collector pauses**: ``gc.callbacks`` time every collection, by generation, in wall time and in
   CPU time of the process (the CPU time does not grow when other processes take the core).
 
-With ``TECHMARKET_BENCH_GC_DEFAULTS=1`` (``run.py --instrument --server-env TECHMARKET_BENCH_GC_DEFAULTS=1``)
-the server keeps CPython's default collector instead of ``kit/gc_tuning.py``'s, for a before/after comparison.
+The probes are on when ``BENCH_INSTRUMENT_OUT`` is set (``run.py --instrument``). With
+``TECHMARKET_BENCH_GC_DEFAULTS=1`` (``run.py --gc-defaults``) the server keeps CPython's default collector
+instead of ``kit/gc_tuning.py``'s: the state before that change, for a before/after comparison.
 
 Both probes are written, with their wall-clock times, to ``$BENCH_INSTRUMENT_OUT`` when the server stops, so the
 runner can cut them by measured window. The service code is not changed: the app factory is wrapped.
@@ -82,9 +83,10 @@ def _instrumented(create_app: Callable[..., Any]) -> Callable[..., Any]:
 
 
 if __name__ == "__main__":
-    gc.callbacks.append(_on_gc)
     if os.environ.get("TECHMARKET_BENCH_GC_DEFAULTS"):
         # Experiment: CPython's default collector, as before services/marketplace/kit/gc_tuning.py.
         setattr(cli, "tune_for_serving", lambda: None)  # noqa: B010
-    setattr(cli, "create_app", _instrumented(app_module.create_app))  # noqa: B010 - what `techmarket serve` calls
+    if os.environ.get("BENCH_INSTRUMENT_OUT"):
+        gc.callbacks.append(_on_gc)
+        setattr(cli, "create_app", _instrumented(app_module.create_app))  # noqa: B010 - what `serve` calls
     cli.app()

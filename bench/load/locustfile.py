@@ -173,8 +173,17 @@ events.request.add_listener(_record)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]
 
 
+# A disturbed step is measured again once other processes stayed under the limit for this long (or after
+# PLAN["max_wait"] seconds in any case).
+QUIET_SECONDS = 15.0
+
+
 class SteppedShape(LoadTestShape):
-    """Ramp → settle → measure for each step; stop early in find-max mode when a step fails."""
+    """Ramp → settle → measure for each step; stop early in find-max mode when a step fails.
+
+    A step that failed while other processes of the machine took more than ``max_outside_pct`` of a core is
+    measured again (up to ``retries`` times), after the machine has been quiet for ``QUIET_SECONDS``.
+    """
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -183,13 +192,32 @@ class SteppedShape(LoadTestShape):
         self.phase = "ramp"
         self.since = 0.0
         self.retries = 0
+        self.quiet_since = 0.0
+        self.last_cpu = _cpu_snapshot()
+        self.last_cpu_at = time.monotonic()
+
+    def _outside_now(self, now: float) -> float:
+        """Other processes' CPU since the previous tick, % of one core."""
+        bench, busy, total = _cpu_snapshot()
+        bench0, busy0, total0 = self.last_cpu
+        seconds = now - self.last_cpu_at
+        self.last_cpu, self.last_cpu_at = (bench, busy, total), now
+        if seconds <= 0 or total <= total0:
+            return 0.0
+        return max(0.0, 100 * cpu.cores() * (busy - busy0) / (total - total0) - 100 * (bench - bench0) / seconds)
 
     def tick(self) -> tuple[int, float] | None:
         if self.index >= len(self.steps):
             return None
         step = self.steps[self.index]
         now = time.monotonic()
-        if self.phase == "ramp" and self.runner is not None and self.runner.user_count >= step["users"]:
+        outside = self._outside_now(now)
+        if self.phase == "wait_quiet":
+            if outside > PLAN.get("max_outside_pct", float("inf")):
+                self.quiet_since = now
+            if now - self.quiet_since >= QUIET_SECONDS or now - self.since >= PLAN.get("max_wait", 300):
+                self.phase, self.since = "settle", now
+        elif self.phase == "ramp" and self.runner is not None and self.runner.user_count >= step["users"]:
             self.phase, self.since = "settle", now
         elif self.phase == "settle" and now - self.since >= step["settle"]:
             self.phase, self.since = "measure", now
@@ -211,7 +239,7 @@ class SteppedShape(LoadTestShape):
             if failed and window.disturbed and self.retries < PLAN.get("retries", 0):
                 self.retries += 1
                 logger.warning("step %d failed while the machine was busy: measuring it again", self.index + 1)
-                self.phase, self.since = "settle", now
+                self.phase, self.since, self.quiet_since = "wait_quiet", now, now
                 return step["users"], step["spawn_rate"]
             self.retries = 0
             self.index += 1

