@@ -111,6 +111,15 @@ class Recorder:
         if exception is not None and len(self.error_samples) < 50:
             self.error_samples.append({"name": name, "error": str(exception)[:400], "time": time.time()})
 
+    def on_task_error(self, name: str, exception: BaseException) -> None:
+        """An exception in a task (an answer whose body is not what the scenario expects): an error, no latency."""
+        if self.current is not None:
+            self.current.errors[name] += 1
+        else:
+            self.errors_outside[name] += 1
+        if len(self.error_samples) < 50:
+            self.error_samples.append({"name": name, "error": repr(exception)[:400], "time": time.time()})
+
     @staticmethod
     def percentile(values: list[float], fraction: float) -> float:
         ordered = sorted(values)
@@ -162,6 +171,11 @@ def _record(request_type: str, name: str, response_time: float, exception: BaseE
     RECORDER.on_request(name, response_time, exception)
 
 
+def _task_error(user_instance: Any, exception: BaseException, **_: Any) -> None:
+    user = getattr(user_instance, "user", user_instance)
+    RECORDER.on_task_error(f"{getattr(user, 'group', '?')} task error {type(exception).__name__}", exception)
+
+
 def _write_results(environment: Environment, **_: Any) -> None:
     if RECORDER.current is not None:
         RECORDER.stop()
@@ -171,6 +185,7 @@ def _write_results(environment: Environment, **_: Any) -> None:
 
 events.request.add_listener(_record)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_results)  # type: ignore[no-untyped-call]
+events.user_error.add_listener(_task_error)  # type: ignore[no-untyped-call]
 
 
 # A disturbed step is measured again once other processes stayed under the limit for this long (or after
@@ -615,7 +630,7 @@ class UniversityMember(Person):
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
         if job["status"] != "succeeded" or job["failed_rows"]:
-            logger.warning("import job %s: %s", job["id"], job)
+            raise AssertionError(f"import job {job['id']} {job['status']}: {job['errors'][:3]}")
         self.get(f"/v1/import-jobs/{job['id']}", "/v1/import-jobs/{id}")
 
 

@@ -453,9 +453,9 @@ def summarise_window(window: dict[str, Any], samplers: Samplers, probes: list[di
     every = [value for values in latencies.values() for value in values]
     by_group: dict[str, list[float]] = collections.defaultdict(list)
     group_errors: dict[str, int] = collections.Counter()
-    for name, values in latencies.items():
+    for name in {*latencies, *errors}:
         group = name.split(" ", 1)[0]
-        by_group[group] += values
+        by_group[group] += latencies.get(name, [])
         group_errors[group] += errors.get(name, 0)
     cpu = samplers.cpu_between(window["started"], window["ended"])
     # What the overall p99 is made of: the requests at or above it, by name.
@@ -471,11 +471,13 @@ def summarise_window(window: dict[str, Any], samplers: Samplers, probes: list[di
         "seconds": round(seconds, 1),
         "overall": stats_of(every, sum(errors.values()), seconds),
         "groups": {
-            group: stats_of(values, group_errors[group], seconds) | {"share": round(len(values) / len(every), 3)}
+            group: stats_of(values, group_errors[group], seconds)
+            | {"share": round(len(values) / len(every), 3) if every else 0.0}
             for group, values in sorted(by_group.items())
         },
         "requests": {
-            name: stats_of(values, errors.get(name, 0), seconds) for name, values in sorted(latencies.items())
+            name: stats_of(latencies.get(name, []), errors.get(name, 0), seconds)
+            for name in sorted({*latencies, *errors})
         },
         "slowest_1pct": dict(count for count in slowest.most_common(8) if count[1]),
         "server_probes": probe_summary(probes, window["started"], window["ended"]),
