@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
 SEARCH_ERRORS = problem_responses(401, 422, 503)
 
 
-def get_search_engine(request: Request) -> SearchEngine:
+async def get_search_engine(request: Request) -> SearchEngine:
     engine: SearchEngine = request.app.state.search
     return engine
 
