@@ -81,9 +81,9 @@ async def test_every_list_caps_its_page_size(app: FastAPI, client: httpx.AsyncCl
     routes = paged_list_routes(app)
     assert len(routes) >= 20, routes
     for path, maximum in routes:
-        url = path.replace("{", "").replace("}", "")
+        url = path
         for name in {segment for segment in path.split("/") if segment.startswith("{")}:
-            url = path.replace(name, str(uuid.uuid4()))
+            url = url.replace(name, str(uuid.uuid4()))
         assert maximum <= 100, path
         for limit in (maximum + 1, 10**6, 10**30, -1, 0, "all"):
             response = await client.get(url, params={"limit": limit}, headers=actors["platform_admin"].headers)
